@@ -1,0 +1,26 @@
+from rest_framework import authentication, exceptions
+
+from accounts.tokens import authenticate_key, key_from_authorization
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token <key>`` (or ``Bearer <key>``) for REST clients."""
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme = header.split(" ", 1)[0].lower()
+        if scheme not in ("token", "bearer"):
+            return None  # another scheme (e.g. Basic) is not ours to judge
+        key = key_from_authorization(header)
+        token = authenticate_key(key) if key else None
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid, revoked or malformed API token.")
+        return token.user, token
+
+    def authenticate_header(self, request):
+        # Naming a scheme makes DRF answer 401 rather than 403 without credentials.
+        return self.keyword

@@ -1,0 +1,79 @@
+"""Issuing, checking and revoking API tokens: the one place their rules live."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken
+
+KEY_SCHEME = "oc"
+PREFIX_BYTES = 6  # 8 url-safe characters
+SECRET_BYTES = 32
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_key(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_token(user, name=""):
+    """Create a token for ``user`` and return ``(token, key)``.
+
+    The key is returned only here; the database keeps its prefix and hash.
+    """
+    prefix = secrets.token_urlsafe(PREFIX_BYTES)
+    key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
+    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, key_hash=hash_key(key))
+    return token, key
+
+
+def split_key(key):
+    """The prefix of a well-formed key, or None."""
+    scheme, sep, rest = key.partition("_")
+    # The secret part may itself contain "_" (url-safe base64), the prefix too,
+    # so the prefix is taken by its fixed length.
+    prefix_length = len(secrets.token_urlsafe(PREFIX_BYTES))
+    if scheme != KEY_SCHEME or not sep or len(rest) < prefix_length + 2 or rest[prefix_length] != "_":
+        return None
+    return rest[:prefix_length]
+
+
+def authenticate_key(key):
+    """The active token whose key this is, or None; records when it was last used."""
+    prefix = split_key(key)
+    if prefix is None:
+        return None
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if token is None or not hmac.compare_digest(token.key_hash, hash_key(key)):
+        return None
+    if not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        # At most one write a minute per token: a busy agent must not turn
+        # every read into a write.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def revoke(token):
+    """Revoke ``token``; idempotent (the first revocation time is kept)."""
+    with transaction.atomic():
+        updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return bool(updated)
+
+
+def key_from_authorization(header):
+    """The key in an ``Authorization: Token <key>`` or ``Bearer <key>`` header, or None."""
+    if not header:
+        return None
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() not in ("token", "bearer") or not key.strip():
+        return None
+    return key.strip()

@@ -1,0 +1,28 @@
+"""The ASGI entry point: HTTP through Django, WebSockets through Channels."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs Django set up
+
+from realtime.auth import websocket_auth  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.schedule import ensure_in_process_scheduler  # noqa: E402
+
+router = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": websocket_auth(URLRouter(websocket_urlpatterns)),
+    }
+)
+
+
+async def application(scope, receive, send):
+    # Daphne has no lifespan events, so the embedded scheduler starts with the
+    # first connection in any server; `manage.py serve` starts it at once.
+    ensure_in_process_scheduler()
+    await router(scope, receive, send)

@@ -1,0 +1,23 @@
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
+
+app = Celery("opsconsole")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def schedule_periodic_jobs(sender, **kwargs):
+    from realtime.schedule import JOBS
+
+    for job in JOBS:
+        # A run that waited longer than its interval is stale: the next one
+        # is already on its way, so let it expire instead of piling up.
+        sender.add_periodic_task(
+            job.interval,
+            sender.signature("realtime.tasks.run_job", args=(job.name,), options={"expires": job.interval}),
+            name=job.name,
+        )

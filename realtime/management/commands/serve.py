@@ -1,0 +1,29 @@
+import logging
+
+from daphne.endpoints import build_endpoint_description_strings
+from daphne.server import Server  # installs the asyncio reactor; keep before twisted imports
+from twisted.internet import reactor
+from django.core.management.base import BaseCommand
+
+from realtime.schedule import ensure_in_process_scheduler
+
+
+class Command(BaseCommand):
+    help = "Serve the console with daphne; without REDIS_URL the periodic jobs run in this process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, host, port, **options):
+        from opsconsole.asgi import application
+
+        logging.getLogger(__name__).info("Serving on http://%s:%s", host, port)
+        self.stdout.write(f"opsconsole is serving on http://{host}:{port}/ (Ctrl-C stops it)")
+        Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            # The scheduler needs the running loop, which exists once the reactor runs.
+            ready_callable=lambda: reactor.callWhenRunning(ensure_in_process_scheduler),
+            websocket_max_message_size=1024 * 1024,
+        ).run()

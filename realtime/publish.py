@@ -1,0 +1,35 @@
+"""The one way an event reaches the sockets."""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from realtime.envelope import envelope
+from realtime.replay import replay_buffer
+from realtime.topics import EVENT_TYPES, group_name
+
+logger = logging.getLogger(__name__)
+
+
+def publish(topic, type_, data):
+    """Number, keep and send an event to every socket subscribed to ``topic``.
+
+    Call it after the change it reports is committed (``transaction.on_commit``):
+    a socket must never hear of a write that was rolled back. Delivery is
+    best-effort: a layer outage is logged, never raised into the caller whose
+    write has already succeeded; clients catch up with ``resume``.
+    Returns the event, or None if it could not be numbered.
+    """
+    if type_ not in EVENT_TYPES[topic]:
+        raise ValueError(f"{type_!r} is not an event of topic {topic!r}")
+    event = envelope(type_, data)
+    try:
+        replay_buffer().append(topic, event)
+        async_to_sync(get_channel_layer().group_send)(
+            group_name(topic), {"type": "stream.event", "event": event}
+        )
+    except Exception:  # noqa: BLE001 - see docstring: the caller's write stands
+        logger.exception("Could not publish %s on %s", type_, topic)
+        return None
+    return event

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from realtime.schedule import run_job as run_job_now
+
+
+@shared_task(name="realtime.tasks.run_job", ignore_result=True)
+def run_job(name):
+    """Celery's way into a periodic job: the same function the embedded scheduler runs."""
+    run_job_now(name)

@@ -1,0 +1,19 @@
+"""The WebSocket endpoints and the event types each one carries.
+
+A topic is an endpoint: ``/ws/alerts`` carries topic ``alerts``. Each topic has
+its own sequence of ``meta.seq`` numbers and its own replay buffer.
+"""
+
+ALERTS = "alerts"
+METRICS = "metrics"
+
+EVENT_TYPES = {
+    ALERTS: ("alert", "alert_summary", "incident"),
+    METRICS: ("performance", "metrics"),
+}
+TOPICS = tuple(EVENT_TYPES)
+
+
+def group_name(topic):
+    """The channel-layer group every socket of ``topic`` joins."""
+    return f"stream.{topic}"

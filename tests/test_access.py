@@ -1,0 +1,45 @@
+"""Pages are for staff: anonymous visitors log in first, other accounts get 403."""
+
+import pytest
+
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/"
+
+
+def test_a_non_staff_account_gets_403(client):
+    client.force_login(make_user(staff=False))
+    assert client.get("/").status_code == 403
+
+
+def test_staff_see_the_dashboard_with_a_first_snapshot(staff_client):
+    response = staff_client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="chart-cpu"' in body and 'id="chart-memory"' in body
+    assert 'id="dashboard-state"' in body  # the first paint's data
+
+
+def test_logging_in_with_the_password_leads_to_the_dashboard(client):
+    make_user(username="oncall", staff=True)
+    response = client.post("/login/", {"username": "oncall", "password": PASSWORD, "next": "/"})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/").status_code == 200
+
+
+def test_the_dashboard_loads_echarts_from_our_own_static_files(staff_client):
+    body = staff_client.get("/").content.decode()
+    assert "/static/vendor/echarts/echarts.min" in body
+    assert "cdn" not in body.lower()
+
+
+def test_unknown_api_paths_answer_json_404(staff_client):
+    response = staff_client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
