@@ -96,6 +96,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
     # WAL lets the page readers and the in-process jobs work side by side;
     # IMMEDIATE transactions take the write lock up front instead of failing
     # half-way with "database is locked".
@@ -131,6 +132,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Rewrite the schedule file after every task sent: its age is beat's health check.
+CELERY_BEAT_SYNC_EVERY = 1
 
 # --- Auth, sessions, security ------------------------------------------------------
 

@@ -91,5 +91,6 @@ def ensure_in_process_scheduler():
     global _scheduler
     if settings.REDIS_URL or _scheduler is not None:
         return
-    _scheduler = InProcessScheduler()
-    _scheduler.start()
+    scheduler = InProcessScheduler()
+    scheduler.start()
+    _scheduler = scheduler

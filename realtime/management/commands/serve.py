@@ -23,7 +23,9 @@ class Command(BaseCommand):
         Server(
             application=application,
             endpoints=build_endpoint_description_strings(host=host, port=port),
-            # The scheduler needs the running loop, which exists once the reactor runs.
-            ready_callable=lambda: reactor.callWhenRunning(ensure_in_process_scheduler),
+            # The scheduler needs a running event loop: callLater(0) runs it
+            # on the first turn of the reactor's loop (startup triggers fire
+            # before the loop runs).
+            ready_callable=lambda: reactor.callLater(0, ensure_in_process_scheduler),
             websocket_max_message_size=1024 * 1024,
         ).run()
