@@ -12,7 +12,7 @@ function lineOption(label, points) {
     tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "" : `${v.toFixed(1)} %`) },
     xAxis: { type: "time" },
     yAxis: { type: "value", min: 0, max: 100 },
-    series: [{ name: label, type: "line", showSymbol: false, smooth: true, areaStyle: { opacity: 0.15 }, data: points }],
+    series: [{ name: label, type: "line", showSymbol: false, areaStyle: { opacity: 0.15 }, data: points }],
   };
 }
 

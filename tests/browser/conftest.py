@@ -1,0 +1,71 @@
+"""Debian's Chromium driven by Playwright, against consoles started by tests.live."""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.live import ADMIN_USERNAME
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium phones home at start-up,
+# which a closed network refuses; the console itself must never need it.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed for page tests (.ci/run installs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageWatch:
+    """Console errors and requests that leave the console's origin, seen while a page runs."""
+
+    def __init__(self, page, origin):
+        self.errors, self.foreign_requests = [], []
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+        def check_origin(request):
+            parts = urlsplit(request.url)
+            if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != urlsplit(origin).netloc:
+                self.foreign_requests.append(request.url)
+
+        page.on("request", check_origin)
+
+
+@pytest.fixture
+def open_page(browser):
+    """``open_page(console)`` gives a 1440x900 page and its watch; closed after the test."""
+    contexts = []
+
+    def open_(console):
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        return page, PageWatch(page, console.url)
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, console, next_path="/"):
+    page.goto(f"{console.url}{next_path}")
+    page.fill("#id_username", ADMIN_USERNAME)
+    page.fill("#id_password", console.password)
+    page.click("button[type=submit]")
+
+
+def save_screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -1,0 +1,187 @@
+"""Real consoles in subprocesses, in either shape, for end-to-end tests.
+
+``running_console("embedded")`` is what `make run` starts: one
+``manage.py serve`` process on SQLite with the in-memory layer and in-process
+jobs. ``running_console("services", web_processes=2)`` is the production
+shape: daphne processes, a Celery worker and Celery beat on a throwaway
+Postgres database and a private Redis prefix. Everything started is stopped,
+and the database dropped, when the block ends.
+"""
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ADMIN_USERNAME = "admin"
+START_TIMEOUT_SECONDS = 60
+SCRUBBED = ("DATABASE_URL", "REDIS_URL", "OPSCONSOLE_REDIS_PREFIX", "OPSCONSOLE_VAR_DIR", "DJANGO_SETTINGS_MODULE")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def services_or_skip():
+    """The Postgres and Redis URLs the services shape uses; a skip only when services are optional."""
+    database_url, redis_url = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    if database_url.startswith(("postgres://", "postgresql://")) and redis_url:
+        return database_url, redis_url
+    if os.environ.get("OPSCONSOLE_REQUIRE_SERVICES") == "1":
+        pytest.fail("The services shape needs DATABASE_URL (Postgres) and REDIS_URL.")
+    pytest.skip("DATABASE_URL/REDIS_URL not set: the services shape needs Postgres and Redis")
+
+
+def with_database(url, name):
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@dataclass
+class Console:
+    shape: str
+    env: dict
+    urls: list
+    password: str
+    token: str
+    processes: list = field(default_factory=list)
+
+    @property
+    def url(self):
+        return self.urls[0]
+
+    def manage(self, *args, timeout=60):
+        """Run a management command against this console's database and layer."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def publish(self, topic, type_, data):
+        """Publish one event from a separate process, as a job or a REST write would."""
+        code = f"from realtime.publish import publish; import json; print(json.dumps(publish({topic!r}, {type_!r}, {data!r})))"
+        return self.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1]
+
+    def stop_web(self, index=0):
+        """Stop one web process (as a crash would) and return how to start it again."""
+        process, command = self.processes[index]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        return command
+
+    def start_web(self, index, command):
+        process = _spawn(command, self.env)
+        self.processes[index] = (process, command)
+        _wait_healthy(self.urls[index], process)
+
+
+def _spawn(command, env):
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process.log = log
+    return process
+
+
+def _output(process):
+    process.log.seek(0)
+    return process.log.read().decode(errors="replace")[-4000:]
+
+
+def _wait_healthy(url, process):
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{url} exited with {process.returncode}:\n{_output(process)}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not become healthy:\n{_output(process)}")
+
+
+@contextlib.contextmanager
+def running_console(shape, *, web_processes=1, extra_env=None):
+    var_dir = Path(tempfile.mkdtemp(prefix=f"opsconsole-{shape}-"))
+    env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    env.update(
+        SECRET_KEY=secrets.token_urlsafe(50),
+        OPSCONSOLE_VAR_DIR=str(var_dir),
+        PYTHONUNBUFFERED="1",
+        DJANGO_SUPERUSER_PASSWORD=secrets.token_urlsafe(12),
+        DJANGO_SUPERUSER_USERNAME=ADMIN_USERNAME,
+        DJANGO_SUPERUSER_EMAIL="admin@example.invalid",
+    )
+    database_name = None
+    if shape == "services":
+        database_url, redis_url = services_or_skip()
+        database_name = f"oc_live_{secrets.token_hex(4)}"
+        _admin_sql(database_url, f'CREATE DATABASE "{database_name}"')
+        env.update(
+            DATABASE_URL=with_database(database_url, database_name),
+            REDIS_URL=redis_url,
+            OPSCONSOLE_REDIS_PREFIX=f"oclive{secrets.token_hex(4)}",
+        )
+    env.update(extra_env or {})
+    console = Console(shape=shape, env=env, urls=[], password=env["DJANGO_SUPERUSER_PASSWORD"], token="")
+    workers = []
+    try:
+        console.manage("migrate", "--noinput", timeout=180)
+        console.manage("collectstatic", "--noinput", "--verbosity", "0", timeout=120)
+        console.manage("createsuperuser", "--noinput")
+        console.token = console.manage("create_api_token", ADMIN_USERNAME, "--name", "e2e").strip().splitlines()[-1]
+        for _ in range(web_processes):
+            port = free_port()
+            if shape == "embedded":
+                command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
+            else:
+                command = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "opsconsole.asgi:application"]
+            console.processes.append((_spawn(command, env), command))
+            console.urls.append(f"http://127.0.0.1:{port}")
+        if shape == "services":
+            celery = [str(BIN / "celery"), "-A", "opsconsole"]
+            workers.append(_spawn([*celery, "worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "WARNING"], env))
+            workers.append(_spawn([*celery, "beat", "--loglevel", "WARNING", "--schedule", str(var_dir / "beat")], env))
+        for url, (process, _) in zip(console.urls, console.processes):
+            _wait_healthy(url, process)
+        yield console
+    finally:
+        for process in [process for process, _ in console.processes] + workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in [process for process, _ in console.processes] + workers:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if database_name:
+            _admin_sql(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _admin_sql(database_url, statement):
+    import psycopg
+
+    with psycopg.connect(with_database(database_url, "postgres"), autocommit=True, connect_timeout=10) as connection:
+        connection.execute(statement)
