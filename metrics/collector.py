@@ -4,7 +4,10 @@ import socket
 
 import psutil
 from django.conf import settings
+from django.utils import timezone
 
+from metrics.points import Point, tags_key
+from metrics.services import ingest_points
 from realtime.publish import publish
 from realtime.topics import METRICS
 
@@ -34,8 +37,23 @@ def host_snapshot():
     }
 
 
+STORED_FIELDS = (
+    "cpu_percent", "memory_percent", "disk_usage_percent", "process_count", "load_1m", "load_5m", "load_15m",
+)
+
+
+def snapshot_points(snapshot, at):
+    """The snapshot as metric points tagged with its host, so history survives restarts."""
+    tags = {"host": snapshot["host"]}
+    values = {field: snapshot[field] for field in STORED_FIELDS}
+    values["network_bytes_sent"] = snapshot["network_io"]["bytes_sent"]
+    values["network_bytes_recv"] = snapshot["network_io"]["bytes_recv"]
+    return [Point(name, tags_key(tags), tags, at, float(value)) for name, value in values.items()]
+
+
 def collect_host_metrics():
-    """Take a snapshot and push it as ``performance``; returns the snapshot."""
+    """Take a snapshot, store it as points and push it as ``performance``; returns the snapshot."""
     snapshot = host_snapshot()
+    ingest_points(snapshot_points(snapshot, timezone.now()))
     publish(METRICS, "performance", snapshot)
     return snapshot

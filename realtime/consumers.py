@@ -4,11 +4,12 @@ import uuid
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from realtime import protocol
+from channels.db import database_sync_to_async
+
+from realtime import protocol, stats
 from realtime.envelope import envelope, utc_now_iso
 from realtime.replay import replay_buffer
 from realtime.topics import ALERTS, METRICS, group_name
-from channels.db import database_sync_to_async
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -33,6 +34,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.client_id = f"client_{uuid.uuid4().hex[:12]}"
         self.group = group_name(self.topic)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        stats.count("connected_sockets")
+        stats.ensure_reporting()
         latest = await database_sync_to_async(replay_buffer().latest_seq)(self.topic)
         await self.send_frame(
             envelope(
@@ -44,9 +47,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         group = getattr(self, "group", None)
         if group:
+            stats.count("connected_sockets", -1)
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
+        stats.count("messages_in")
         try:
             message = protocol.parse_frame(text_data, bytes_data)
         except protocol.ProtocolError as error:
@@ -59,6 +64,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.send_frame(message["event"])
 
     async def send_frame(self, frame):
+        stats.count("messages_out")
         await self.send(text_data=protocol.encode(frame))
 
 

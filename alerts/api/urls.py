@@ -1,5 +1,12 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=True)
+from alerts.api.views import AlertViewSet, IncidentViewSet, RuleViewSet, SilenceViewSet, StatsView
 
-urlpatterns = router.urls
+router = SimpleRouter(trailing_slash=True)
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("incidents", IncidentViewSet, basename="incident")
+router.register("rules", RuleViewSet, basename="rule")
+router.register("silences", SilenceViewSet, basename="silence")
+
+urlpatterns = [*router.urls, path("stats/", StatsView.as_view(), name="stats")]

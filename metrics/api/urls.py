@@ -1,5 +1,10 @@
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-router = SimpleRouter(trailing_slash=True)
+from metrics.api.views import IngestView, LatestView, QueryView, SeriesListView
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("metrics/ingest/", IngestView.as_view(), name="metrics-ingest"),
+    path("metrics/series/", SeriesListView.as_view(), name="metrics-series"),
+    path("metrics/query/", QueryView.as_view(), name="metrics-query"),
+    path("metrics/latest/", LatestView.as_view(), name="metrics-latest"),
+]

@@ -1,0 +1,109 @@
+"""Staff screens; every change goes through the same services as the API."""
+
+from django.contrib import admin, messages
+
+from alerts import incidents, services
+from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, Incident, Silence
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ("id", "title", "severity", "status", "category", "source", "occurrences", "last_seen_at", "silenced")
+    list_filter = ("status", "severity", "category", "silenced")
+    search_fields = ("title", "message", "source", "fingerprint")
+    date_hierarchy = "last_seen_at"
+    readonly_fields = [field.name for field in Alert._meta.fields]
+    actions = ["acknowledge_selected", "resolve_selected"]
+
+    def has_add_permission(self, request):
+        return False  # alerts are raised through the API or by rules
+
+    def _apply(self, request, queryset, change, verb):
+        done, refused = 0, 0
+        for alert in queryset:
+            try:
+                change(alert.pk, services.actor_name(request.user))
+                done += 1
+            except services.IllegalTransition:
+                refused += 1
+        self.message_user(request, f"{verb} {done} alert(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"{refused} alert(s) were not in a state that allows it.", messages.WARNING)
+
+    @admin.action(description="Acknowledge selected firing alerts", permissions=["change"])
+    def acknowledge_selected(self, request, queryset):
+        self._apply(request, queryset.filter(status=AlertStatus.FIRING), services.acknowledge, "Acknowledged")
+
+    @admin.action(description="Resolve selected alerts", permissions=["change"])
+    def resolve_selected(self, request, queryset):
+        resolve = lambda alert_id, actor: services.resolve(alert_id, actor, "Resolved from the admin.")  # noqa: E731
+        self._apply(request, queryset.exclude(status=AlertStatus.RESOLVED), resolve, "Resolved")
+
+
+class TimelineInline(admin.TabularInline):
+    model = AlertEvent
+    fk_name = "incident"
+    fields = ("at", "kind", "actor", "text", "alert")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("at", "id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ("id", "title", "severity", "status", "commander", "opened_at", "resolved_at")
+    list_filter = ("status", "severity")
+    search_fields = ("title", "summary")
+    inlines = [TimelineInline]
+    readonly_fields = ("status", "opened_at", "resolved_at", "created_at", "updated_at")
+    fields = ("title", "severity", "summary", "commander", *readonly_fields)
+
+    def save_model(self, request, obj, form, change):
+        actor = services.actor_name(request.user)
+        if change:
+            incidents.edit_incident(obj.pk, actor, {name: form.cleaned_data[name] for name in form.changed_data})
+        else:
+            created = incidents.open_incident(
+                title=obj.title, severity=obj.severity, summary=obj.summary, commander=obj.commander, actor=actor
+            )
+            obj.pk = created.pk
+
+
+@admin.register(AlertEvent)
+class AlertEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "kind", "actor", "alert_id", "incident_id", "text")
+    list_filter = ("kind",)
+    search_fields = ("actor", "text")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "metric", "operator", "threshold", "for_seconds", "severity", "enabled")
+    list_filter = ("enabled", "severity", "category")
+    search_fields = ("name", "metric", "title")
+
+
+@admin.register(Silence)
+class SilenceAdmin(admin.ModelAdmin):
+    list_display = ("id", "matchers", "starts_at", "ends_at", "created_by", "comment")
+    search_fields = ("comment", "created_by")
+    readonly_fields = ("created_by", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = services.actor_name(request.user)
+        super().save_model(request, obj, form, change)

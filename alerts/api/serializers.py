@@ -1,0 +1,223 @@
+"""The JSON shapes of alerts, incidents, rules and silences (contract, section 2)."""
+
+import math
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    AlertStatus,
+    Incident,
+    IncidentStatus,
+    Severity,
+    Silence,
+)
+
+MAX_LABELS = 64
+MAX_LABEL_KEY = 100
+MAX_LABEL_VALUE = 500
+
+
+class FiniteFloatField(serializers.FloatField):
+    default_error_messages = {"not_finite": "Must be a finite number."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("not_finite")
+        return value
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": MAX_LABEL_VALUE},
+        "maxProperties": MAX_LABELS,
+        "propertyNames": {"minLength": 1, "maxLength": MAX_LABEL_KEY},
+    }
+)
+class LabelsField(serializers.DictField):
+    """An object of string keys to string values, bounded in count and length."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(max_length=MAX_LABEL_VALUE, allow_blank=True), **kwargs)
+
+    def to_internal_value(self, data):
+        labels = super().to_internal_value(data)
+        if len(labels) > MAX_LABELS:
+            raise serializers.ValidationError(f"At most {MAX_LABELS} labels.")
+        for key in labels:
+            if not key or len(key) > MAX_LABEL_KEY:
+                raise serializers.ValidationError(f"Label names must be 1 to {MAX_LABEL_KEY} characters.")
+        return labels
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    labels = LabelsField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id", "fingerprint", "source", "category", "severity", "title", "message", "value", "threshold",
+            "labels", "status", "silenced", "starts_at", "last_seen_at", "occurrences", "acknowledged_at",
+            "acknowledged_by", "resolved_at", "resolved_by", "resolution", "incident", "rule", "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AlertCreateSerializer(serializers.Serializer):
+    fingerprint = serializers.RegexField(
+        r"^[A-Za-z0-9._:-]{1,64}$", required=False,
+        help_text="Identity for deduplication; derived from source, category and labels when absent.",
+    )
+    source = serializers.CharField(max_length=100)
+    category = serializers.CharField(max_length=50, default="custom", help_text="e.g. cpu, memory, disk, custom")
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
+    title = serializers.CharField(max_length=200)
+    message = serializers.CharField(allow_blank=True, default="", max_length=20_000)
+    value = FiniteFloatField(required=False, allow_null=True, default=None)
+    threshold = FiniteFloatField(required=False, allow_null=True, default=None)
+    labels = LabelsField(required=False, default=dict)
+    starts_at = serializers.DateTimeField(required=False, help_text="When the problem began; now when absent.")
+
+
+class AlertUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    message = serializers.CharField(allow_blank=True, max_length=20_000, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    category = serializers.CharField(max_length=50, required=False)
+    labels = LabelsField(required=False)
+    value = FiniteFloatField(required=False, allow_null=True)
+    threshold = FiniteFloatField(required=False, allow_null=True)
+    status = serializers.ChoiceField(
+        choices=AlertStatus.choices, required=False, help_text="Moves through acknowledge / resolve rules (409 if illegal)."
+    )
+    resolution = serializers.CharField(allow_blank=True, max_length=10_000, required=False)
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField(allow_blank=True, default="", max_length=10_000)
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    status = serializers.CharField(help_text="The current status, which did not allow the move.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    commander = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    alerts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id", "title", "severity", "status", "summary", "commander", "alerts", "opened_at", "resolved_at",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+def _active_users():
+    return get_user_model().objects.filter(is_active=True)
+
+
+class IncidentCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
+    summary = serializers.CharField(allow_blank=True, default="", max_length=20_000)
+    commander = serializers.SlugRelatedField(
+        slug_field="username", queryset=_active_users(), required=False, allow_null=True, default=None
+    )
+    alerts = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000, default=list)
+
+
+class IncidentUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    summary = serializers.CharField(allow_blank=True, max_length=20_000, required=False)
+    commander = serializers.SlugRelatedField(
+        slug_field="username", queryset=_active_users(), required=False, allow_null=True
+    )
+    status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
+
+
+class AttachAlertsSerializer(serializers.Serializer):
+    alerts = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=10_000)
+
+
+class TimelineEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AlertEvent
+        fields = ["id", "kind", "at", "actor", "text", "data", "alert"]
+        read_only_fields = fields
+
+
+class AlertRuleSerializer(serializers.ModelSerializer):
+    tags = LabelsField(required=False)
+    threshold = FiniteFloatField()
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "id", "name", "metric", "tags", "operator", "threshold", "for_seconds", "severity", "category", "title",
+            "enabled", "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class SilenceSerializer(serializers.ModelSerializer):
+    matchers = LabelsField()
+
+    class Meta:
+        model = Silence
+        fields = ["id", "matchers", "starts_at", "ends_at", "comment", "created_by", "created_at"]
+        read_only_fields = ["id", "created_by", "created_at"]
+
+    def validate_matchers(self, matchers):
+        if not matchers:
+            raise serializers.ValidationError("A silence needs at least one matcher; it would silence everything.")
+        return matchers
+
+    def validate(self, attrs):
+        starts_at = attrs.get("starts_at")
+        if starts_at and attrs["ends_at"] <= starts_at:
+            raise serializers.ValidationError({"ends_at": "Must be after starts_at."})
+        return attrs
+
+
+class CountsByStatusSerializer(serializers.Serializer):
+    firing = serializers.IntegerField()
+    acknowledged = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+
+
+class CountsBySeveritySerializer(serializers.Serializer):
+    info = serializers.IntegerField()
+    warning = serializers.IntegerField()
+    critical = serializers.IntegerField()
+
+
+class AlertSummarySerializer(serializers.Serializer):
+    by_status = CountsByStatusSerializer()
+    by_severity = CountsBySeveritySerializer(help_text="Unresolved alerts only.")
+
+
+class StatsSerializer(serializers.Serializer):
+    alerts = AlertSummarySerializer()
+    open_incidents = serializers.IntegerField()
+    series = serializers.IntegerField(allow_null=True, help_text="Metric series stored.")
+    points_ingested = serializers.IntegerField(allow_null=True, help_text="Metric points accepted since install.")
+    connected_sockets = serializers.IntegerField(help_text="WebSockets open on every web process.")

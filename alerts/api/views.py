@@ -1,0 +1,206 @@
+"""REST endpoints for alerts, incidents, rules, silences and the overview.
+
+Thin by design: validate with a serializer, call a service, render.
+"""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts import incidents, services
+from alerts.api import serializers as s
+from alerts.filters import AlertFilter, IncidentFilter
+from alerts.models import Alert, AlertRule, Incident, IncidentStatus, Silence
+
+NOT_FOUND = OpenApiResponse(s.ErrorSerializer, description="No such object.")
+CONFLICT = OpenApiResponse(s.ConflictSerializer, description="The life cycle does not allow this move.")
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "illegal_transition"
+
+
+def conflict_from(error):
+    exception = Conflict()
+    exception.detail = {"detail": str(error), "status": error.current_status}
+    return exception
+
+
+def actor(request):
+    return services.actor_name(request.user)
+
+
+class ServiceErrorsMixin:
+    """Turns the services' domain errors into their HTTP answers, in one place."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.IllegalTransition):
+            exc = conflict_from(exc)
+        elif isinstance(exc, (Alert.DoesNotExist, Incident.DoesNotExist)):
+            exc = NotFound()
+        elif isinstance(exc, incidents.UnknownAlerts):
+            exc = ValidationError({"alerts": [str(exc)]})
+        return super().handle_exception(exc)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List alerts", description="Newest activity first unless `ordering` says otherwise."),
+    retrieve=extend_schema(summary="Get an alert", responses={200: s.AlertSerializer, 404: NOT_FOUND}),
+    destroy=extend_schema(summary="Delete an alert (its history stays in the event log)", responses={204: None, 404: NOT_FOUND}),
+)
+class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Alert.objects.all()
+    serializer_class = s.AlertSerializer
+    filterset_class = AlertFilter
+    search_fields = ["title", "message", "source", "fingerprint"]
+    ordering_fields = ["id", "starts_at", "last_seen_at", "severity", "status", "occurrences"]
+    ordering = ["-last_seen_at", "-id"]
+
+    @extend_schema(
+        summary="Raise an alert (or update its open twin)",
+        request=s.AlertCreateSerializer,
+        responses={
+            201: OpenApiResponse(s.AlertSerializer, description="A new alert."),
+            200: OpenApiResponse(s.AlertSerializer, description="An unresolved alert with the same fingerprint, updated."),
+        },
+    )
+    def create(self, request):
+        body = s.AlertCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert, created = services.raise_alert(actor=actor(request), **body.validated_data)
+        return Response(s.AlertSerializer(alert).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Edit an alert",
+        request=s.AlertUpdateSerializer,
+        responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    def partial_update(self, request, pk=None):
+        alert = self.get_object()
+        body = s.AlertUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = services.edit_alert(alert.pk, actor(request), body.validated_data)
+        return Response(s.AlertSerializer(alert).data)
+
+    def destroy(self, request, pk=None):
+        services.delete_alert(self.get_object().pk, actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Acknowledge a firing alert", request=None, responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        alert = services.acknowledge(self.get_object().pk, actor(request))
+        return Response(s.AlertSerializer(alert).data)
+
+    @extend_schema(summary="Resolve an alert", request=s.ResolveSerializer, responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        body = s.ResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = services.resolve(self.get_object().pk, actor(request), body.validated_data["resolution"])
+        return Response(s.AlertSerializer(alert).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List incidents"),
+    retrieve=extend_schema(summary="Get an incident", responses={200: s.IncidentSerializer, 404: NOT_FOUND}),
+)
+class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Incident.objects.select_related("commander").prefetch_related(Prefetch("alerts", Alert.objects.only("id", "incident_id")))
+    serializer_class = s.IncidentSerializer
+    filterset_class = IncidentFilter
+    search_fields = ["title", "summary"]
+    ordering_fields = ["id", "opened_at", "severity", "status"]
+    ordering = ["-opened_at", "-id"]
+
+    @extend_schema(summary="Open an incident", request=s.IncidentCreateSerializer, responses={201: s.IncidentSerializer})
+    def create(self, request):
+        body = s.IncidentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        incident = incidents.open_incident(
+            title=data["title"], severity=data["severity"], summary=data["summary"], commander=data["commander"],
+            alert_ids=data["alerts"], actor=actor(request),
+        )
+        return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Edit an incident or change its status", request=s.IncidentUpdateSerializer,
+                   responses={200: s.IncidentSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    def partial_update(self, request, pk=None):
+        incident = self.get_object()
+        body = s.IncidentUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        incidents.edit_incident(incident.pk, actor(request), body.validated_data)
+        return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
+
+    @extend_schema(summary="Attach alerts to an incident", request=s.AttachAlertsSerializer,
+                   responses={200: s.IncidentSerializer, 400: OpenApiResponse(description="Unknown alert ids."), 404: NOT_FOUND})
+    @action(detail=True, methods=["post"], url_path="alerts")
+    def attach_alerts(self, request, pk=None):
+        incident = self.get_object()
+        body = s.AttachAlertsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        incidents.attach_alerts(incident.pk, body.validated_data["alerts"], actor(request))
+        return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
+
+    @extend_schema(summary="The incident's timeline, oldest first", responses={200: s.TimelineEntrySerializer(many=True), 404: NOT_FOUND})
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def timeline(self, request, pk=None):
+        incident = self.get_object()
+        return Response(s.TimelineEntrySerializer(incidents.timeline(incident.pk), many=True).data)
+
+    @extend_schema(summary="Add a note to the timeline", request=s.NoteSerializer,
+                   responses={201: s.TimelineEntrySerializer, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def notes(self, request, pk=None):
+        incident = self.get_object()
+        body = s.NoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        entry = incidents.add_note(incident.pk, body.validated_data["text"], actor(request))
+        return Response(s.TimelineEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class RuleViewSet(viewsets.ModelViewSet):
+    queryset = AlertRule.objects.all()
+    serializer_class = s.AlertRuleSerializer
+    filterset_fields = ["enabled", "metric", "severity", "category"]
+    search_fields = ["name", "metric", "title"]
+    ordering_fields = ["id", "name", "metric"]
+    ordering = ["name"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+
+class SilenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    queryset = Silence.objects.all()
+    serializer_class = s.SilenceSerializer
+    ordering_fields = ["id", "starts_at", "ends_at"]
+    ordering = ["-starts_at", "-id"]
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=actor(self.request))
+
+
+class StatsView(APIView):
+    """Counts for the overview: alerts, incidents, metrics and sockets."""
+
+    permission_model = Alert
+
+    @extend_schema(summary="Overview counts", responses={200: s.StatsSerializer})
+    def get(self, request):
+        from metrics.services import metrics_stats
+        from realtime.stats import connection_stats
+
+        return Response(
+            {
+                "alerts": services.alert_summary(),
+                "open_incidents": Incident.objects.exclude(status=IncidentStatus.RESOLVED).count(),
+                **metrics_stats(),
+                "connected_sockets": connection_stats()["connected_sockets"],
+            }
+        )

@@ -1,0 +1,208 @@
+"""Alerts, incidents, rules, silences and the event log that records every change.
+
+State changes live in ``alerts.services``; these classes only say what is stored.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Severity(models.TextChoices):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertStatus(models.TextChoices):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class IncidentStatus(models.TextChoices):
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+
+
+class Incident(models.Model):
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    status = models.CharField(max_length=15, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    summary = models.TextField(blank=True)
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="commanded_incidents"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [models.Index(fields=["status", "-opened_at"], name="incident_status_opened")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+
+class AlertRule(models.Model):
+    """A threshold on a metric; evaluated periodically (see ``alerts.rules``)."""
+
+    class Operator(models.TextChoices):
+        GT = ">"
+        GE = ">="
+        LT = "<"
+        LE = "<="
+
+    name = models.CharField(max_length=100, unique=True)
+    metric = models.CharField(max_length=200)
+    tags = models.JSONField(default=dict, blank=True, help_text="Exact-match tag matchers, e.g. {\"host\": \"web-1\"}.")
+    operator = models.CharField(max_length=2, choices=Operator.choices, default=Operator.GT)
+    threshold = models.FloatField()
+    for_seconds = models.PositiveIntegerField(default=0)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    category = models.CharField(max_length=50, default="custom")
+    title = models.CharField(max_length=200, help_text="May use {metric}, {value}, {threshold} and tag names.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Alert(models.Model):
+    fingerprint = models.CharField(max_length=64)
+    source = models.CharField(max_length=100)
+    category = models.CharField(max_length=50, default="custom")
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    title = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=15, choices=AlertStatus.choices, default=AlertStatus.FIRING)
+    silenced = models.BooleanField(default=False)
+    starts_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    occurrences = models.PositiveIntegerField(default=1)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # Actors are kept as names ("alice", "rule:High CPU"): the record must
+    # outlive accounts, and rules act too.
+    acknowledged_by = models.CharField(max_length=150, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True)
+    resolution = models.TextField(blank=True)
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            # Deduplication holds under concurrent writers: at most one
+            # unresolved alert per fingerprint, enforced by the database.
+            models.UniqueConstraint(
+                fields=["fingerprint"], condition=~Q(status="resolved"), name="one_unresolved_alert_per_fingerprint"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "severity", "-last_seen_at"], name="alert_status_severity_seen"),
+            models.Index(fields=["-last_seen_at", "-id"], name="alert_last_seen"),
+            models.Index(fields=["category"], name="alert_category"),
+            models.Index(fields=["source"], name="alert_source"),
+            models.Index(fields=["fingerprint"], name="alert_fingerprint"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+
+class Silence(models.Model):
+    """While active, alerts whose labels match are stored but not pushed as firing."""
+
+    matchers = models.JSONField(help_text="Labels an alert must carry, exactly, to be silenced.")
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    comment = models.TextField()
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        indexes = [models.Index(fields=["ends_at"], name="silence_ends_at")]
+
+    def __str__(self):
+        return f"silence {self.matchers} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class EventKind(models.TextChoices):
+    ALERT_FIRED = "alert.fired"
+    ALERT_UPDATED = "alert.updated"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_RESOLVED = "alert.resolved"
+    ALERT_EDITED = "alert.edited"
+    ALERT_DELETED = "alert.deleted"
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_UPDATED = "incident.updated"
+    INCIDENT_STATUS_CHANGED = "incident.status_changed"
+    INCIDENT_NOTE = "incident.note"
+    INCIDENT_ALERT_ATTACHED = "incident.alert_attached"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The event log is append-only.")
+
+    def delete(self):
+        raise TypeError("The event log is append-only.")
+
+
+class AlertEvent(models.Model):
+    """One line of the append-only log: what changed, when, by whom.
+
+    It feeds incident timelines and lets a reconnecting client be told what it
+    missed. Rows are never updated or deleted; alert and incident ids are kept
+    without a foreign-key constraint so a deleted alert's history stays whole.
+    """
+
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField(max_length=150)
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events"
+    )
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events"
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["incident", "at"], name="event_incident_at"),
+            models.Index(fields=["alert", "at"], name="event_alert_at"),
+            models.Index(fields=["at"], name="event_at"),
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The event log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The event log is append-only.")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} by {self.actor}"

@@ -1,0 +1,215 @@
+"""Every change to an alert: raising, acknowledging, resolving, editing, deleting.
+
+Each function runs in one transaction, locks the rows it changes, appends to
+the event log, and after commit tells the sockets through ``realtime.publish``.
+Callers (REST views, admin actions, rule evaluation, tests) never write these
+models directly. Incidents live in ``alerts.incidents``.
+"""
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from alerts.models import Alert, AlertEvent, AlertStatus, EventKind, Severity, Silence
+from realtime.publish import publish
+from realtime.topics import ALERTS
+
+SYSTEM_ACTOR = "system"
+
+
+class IllegalTransition(Exception):
+    """A state change the life cycle does not allow; the API answers 409."""
+
+    def __init__(self, message, current_status):
+        super().__init__(message)
+        self.current_status = current_status
+
+
+def actor_name(user):
+    if user is None or not getattr(user, "is_authenticated", False):
+        return SYSTEM_ACTOR
+    return user.get_username()
+
+
+def fingerprint_for(source, category, labels):
+    """The identity of an alert when the sender gives none: source, category and labels."""
+    canonical = json.dumps([source, category, sorted((labels or {}).items())], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def publish_alert(alert):
+    """Push ``alert`` to ``/ws/alerts`` once the current transaction commits.
+
+    A silenced alert is stored but never pushed as firing: its firing and
+    updates stay quiet, while acknowledging or resolving it is still news.
+    """
+    if alert.silenced and alert.status == AlertStatus.FIRING:
+        return
+    from alerts.api.serializers import AlertSerializer
+
+    payload = AlertSerializer(alert).data
+    transaction.on_commit(lambda: publish(ALERTS, "alert", payload))
+
+
+def _record(kind, alert, actor, text="", data=None):
+    AlertEvent.objects.create(kind=kind, alert=alert, incident_id=alert.incident_id, actor=actor, text=text, data=data or {})
+
+
+def is_silenced(labels, at=None):
+    """True when an active silence's matchers are all present, exactly, in ``labels``."""
+    at = at or timezone.now()
+    for silence in Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).only("matchers"):
+        if all(labels.get(key) == value for key, value in silence.matchers.items()):
+            return True
+    return False
+
+
+def raise_alert(*, source, title, category="custom", severity=Severity.WARNING, message="", value=None,
+                threshold=None, labels=None, fingerprint=None, starts_at=None, rule=None, actor=SYSTEM_ACTOR):
+    """Record that something is wrong; returns ``(alert, created)``.
+
+    If an unresolved alert has the same fingerprint (given, or derived from
+    source, category and labels) it is updated instead: ``occurrences`` + 1,
+    ``last_seen_at`` now, the new severity, title, message and value. The
+    database's partial unique index makes this hold between concurrent
+    senders too: the loser of a race retries as an update.
+    """
+    labels = dict(labels or {})
+    fingerprint = fingerprint or fingerprint_for(source, category, labels)
+    fields = {
+        "source": source, "category": category, "severity": severity, "title": title, "message": message,
+        "value": value, "threshold": threshold, "labels": labels, "rule": rule,
+    }
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _raise_or_update(fingerprint, fields, starts_at, actor)
+        except IntegrityError:
+            continue  # another sender created it first; now it is there to update
+    raise RuntimeError(f"Could not raise or update the alert with fingerprint {fingerprint}")
+
+
+def _raise_or_update(fingerprint, fields, starts_at, actor):
+    now = timezone.now()
+    existing = (
+        Alert.objects.select_for_update()
+        .exclude(status=AlertStatus.RESOLVED)
+        .filter(fingerprint=fingerprint)
+        .first()
+    )
+    if existing is not None:
+        for name, value in fields.items():
+            if name == "rule" and value is None:
+                continue
+            setattr(existing, name, value)
+        existing.occurrences += 1
+        existing.last_seen_at = now
+        existing.save()
+        _record(EventKind.ALERT_UPDATED, existing, actor, data={"occurrences": existing.occurrences, "value": existing.value})
+        publish_alert(existing)
+        return existing, False
+    alert = Alert.objects.create(
+        fingerprint=fingerprint, starts_at=starts_at or now, last_seen_at=now,
+        silenced=is_silenced(fields["labels"], now), **fields,
+    )
+    _record(EventKind.ALERT_FIRED, alert, actor, text=alert.title, data={"severity": alert.severity, "value": alert.value})
+    publish_alert(alert)
+    return alert, True
+
+
+def _locked(alert_id):
+    return Alert.objects.select_for_update().get(pk=alert_id)
+
+
+@transaction.atomic
+def acknowledge(alert_id, actor):
+    """firing → acknowledged. Anything else is an IllegalTransition (409)."""
+    alert = _locked(alert_id)
+    if alert.status != AlertStatus.FIRING:
+        raise IllegalTransition(f"Only a firing alert can be acknowledged; this one is {alert.status}.", alert.status)
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = actor
+    alert.save()
+    _record(EventKind.ALERT_ACKNOWLEDGED, alert, actor)
+    publish_alert(alert)
+    return alert
+
+
+@transaction.atomic
+def resolve(alert_id, actor, resolution=""):
+    """firing or acknowledged → resolved; resolving twice is an IllegalTransition (409).
+
+    The row lock makes concurrent resolves queue: exactly one succeeds and
+    exactly one ``alert.resolved`` event is written.
+    """
+    alert = _locked(alert_id)
+    if alert.status == AlertStatus.RESOLVED:
+        raise IllegalTransition("This alert is already resolved.", alert.status)
+    alert.status = AlertStatus.RESOLVED
+    alert.resolved_at = timezone.now()
+    alert.resolved_by = actor
+    alert.resolution = resolution
+    alert.save()
+    _record(EventKind.ALERT_RESOLVED, alert, actor, text=resolution)
+    publish_alert(alert)
+    return alert
+
+
+EDITABLE_FIELDS = ("title", "message", "severity", "category", "labels", "value", "threshold")
+
+
+@transaction.atomic
+def edit_alert(alert_id, actor, changes):
+    """Change descriptive fields and, through the life-cycle rules, ``status``.
+
+    ``changes`` may hold any of EDITABLE_FIELDS plus ``status`` and
+    ``resolution``; a status move is an acknowledge or resolve, with their 409s.
+    """
+    alert = _locked(alert_id)
+    status = changes.get("status")
+    if status is not None and status != alert.status:
+        if status == AlertStatus.ACKNOWLEDGED:
+            alert = acknowledge(alert_id, actor)
+        elif status == AlertStatus.RESOLVED:
+            alert = resolve(alert_id, actor, changes.get("resolution", ""))
+        else:
+            raise IllegalTransition(f"An alert cannot move from {alert.status} to {status}.", alert.status)
+    edited = {name: changes[name] for name in EDITABLE_FIELDS if name in changes and changes[name] != getattr(alert, name)}
+    if edited:
+        for name, value in edited.items():
+            setattr(alert, name, value)
+        alert.save()
+        _record(EventKind.ALERT_EDITED, alert, actor, data={"fields": sorted(edited)})
+        publish_alert(alert)
+    return alert
+
+
+@transaction.atomic
+def delete_alert(alert_id, actor):
+    """Delete an alert; its history stays in the event log."""
+    alert = _locked(alert_id)
+    _record(EventKind.ALERT_DELETED, alert, actor, text=alert.title, data={"fingerprint": alert.fingerprint})
+    alert.delete()
+
+
+def alert_summary():
+    """Counts of alerts by status and by severity (unresolved only), from two aggregate queries."""
+    by_status = {status: 0 for status in AlertStatus.values}
+    for row in Alert.objects.order_by().values("status").annotate(count=Count("id")):
+        by_status[row["status"]] = row["count"]
+    by_severity = {severity: 0 for severity in Severity.values}
+    unresolved = Alert.objects.order_by().exclude(status=AlertStatus.RESOLVED)
+    for row in unresolved.values("severity").annotate(count=Count("id")):
+        by_severity[row["severity"]] = row["count"]
+    return {"by_status": by_status, "by_severity": by_severity}
+
+
+def broadcast_alert_summary():
+    """The periodic ``alert_summary`` push (contract, section 4)."""
+    summary = alert_summary()
+    publish(ALERTS, "alert_summary", summary)
+    return summary

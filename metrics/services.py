@@ -1,0 +1,133 @@
+"""Storing points and telling the sockets what changed.
+
+``ingest_points`` is the one write path: the REST ingest endpoint and the host
+collector both use it. It commits before it returns.
+"""
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from metrics.models import IngestCounter, Sample, Series
+from realtime.publish import publish
+from realtime.topics import METRICS
+
+PUSH_SERIES_LIMIT = 500
+LAST_BROADCAST_KEY = "metrics:last-broadcast"
+
+
+def _series_ids(points):
+    """Ids of the series the points belong to, creating the missing ones."""
+    wanted = {(point.name, point.tags_key): point.tags for point in points}
+    ids = {}
+    names = {name for name, _ in wanted}
+    keys = {key for _, key in wanted}
+    for row in Series.objects.filter(name__in=names, tags_key__in=keys).values_list("name", "tags_key", "id"):
+        ids[(row[0], row[1])] = row[2]
+    missing = [identity for identity in wanted if identity not in ids]
+    if missing:
+        Series.objects.bulk_create(
+            [Series(name=name, tags_key=key, tags=wanted[(name, key)]) for name, key in missing], ignore_conflicts=True
+        )
+        for row in Series.objects.filter(name__in={n for n, _ in missing}, tags_key__in={k for _, k in missing}).values_list(
+            "name", "tags_key", "id"
+        ):
+            ids[(row[0], row[1])] = row[2]
+    return ids
+
+
+def _write_samples(rows):
+    if connection.vendor == "postgresql":
+        # COPY is the bulk path: one round trip for the whole batch.
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy("COPY metrics_sample (series_id, ts, value) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    else:
+        Sample.objects.bulk_create([Sample(series_id=s, ts=t, value=v) for s, t, v in rows], batch_size=500)
+
+
+def _update_latest(latest):
+    """Move each series' last value forward (never backward: late points don't win)."""
+    if connection.vendor == "postgresql" and latest:
+        values = ", ".join(["(%s, %s::timestamptz, %s::double precision)"] * len(latest))
+        params = [item for series_id, (ts, value) in latest.items() for item in (series_id, ts, value)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE metrics_series AS s SET last_at = v.ts, last_value = v.value FROM (VALUES {values}) AS v(id, ts, value) "
+                "WHERE s.id = v.id AND (s.last_at IS NULL OR s.last_at <= v.ts)",
+                params,
+            )
+        return
+    for series_id, (ts, value) in latest.items():
+        Series.objects.filter(pk=series_id).exclude(last_at__gt=ts).update(last_at=ts, last_value=value)
+
+
+def ingest_points(points):
+    """Store validated points (``metrics.points.Point``) in one transaction; returns how many.
+
+    After commit the changed series' latest values are pushed as ``metrics``.
+    """
+    if not points:
+        return 0
+    with transaction.atomic():
+        ids = _series_ids(points)
+        rows = [(ids[(point.name, point.tags_key)], point.ts, point.value) for point in points]
+        _write_samples(rows)
+        latest = {}
+        for series_id, ts, value in rows:
+            if series_id not in latest or latest[series_id][0] <= ts:
+                latest[series_id] = (ts, value)
+        _update_latest(latest)
+        updated = IngestCounter.objects.filter(pk=1).update(points=F("points") + len(rows))
+        if not updated:
+            IngestCounter.objects.get_or_create(pk=1, defaults={"points": 0})
+            IngestCounter.objects.filter(pk=1).update(points=F("points") + len(rows))
+        changed = list(latest)[:PUSH_SERIES_LIMIT]
+        transaction.on_commit(lambda: _push_latest(Series.objects.filter(pk__in=changed)))
+    return len(rows)
+
+
+def latest_payload(series):
+    return {
+        "name": series.name,
+        "tags": series.tags,
+        "value": series.last_value,
+        "timestamp": series.last_at.isoformat() if series.last_at else None,
+    }
+
+
+def _push_latest(queryset):
+    series = [latest_payload(item) for item in queryset.order_by("name", "tags_key")[:PUSH_SERIES_LIMIT]]
+    if series:
+        publish(METRICS, "metrics", {"series": series})
+    return series
+
+
+def broadcast_latest():
+    """The periodic ``metrics`` push: latest values of series that changed since the last one."""
+    now = timezone.now()
+    since = cache.get(LAST_BROADCAST_KEY)
+    queryset = Series.objects.filter(last_at__isnull=False)
+    if since is not None:
+        queryset = queryset.filter(last_at__gt=since)
+    cache.set(LAST_BROADCAST_KEY, now, timeout=None)
+    return _push_latest(queryset)
+
+
+def metrics_stats():
+    """Series stored and points accepted so far, without counting the samples table."""
+    counter = IngestCounter.objects.filter(pk=1).values_list("points", flat=True).first()
+    return {"series": Series.objects.count(), "points_ingested": counter or 0}
+
+
+def latest_values(*, name=None, tags=None):
+    """Series with their last value, optionally narrowed by name and exact tags."""
+    queryset = Series.objects.filter(last_at__isnull=False)
+    if name:
+        queryset = queryset.filter(name=name)
+    series = list(queryset.order_by("name", "tags_key"))
+    if tags:
+        series = [item for item in series if all(item.tags.get(key) == value for key, value in tags.items())]
+    return series

@@ -1,0 +1,86 @@
+"""Counters of sockets and frames, summed over every web process.
+
+Each process counts for itself; with ``REDIS_URL`` it also writes its counts
+to a Redis hash of its own that expires unless refreshed, so a crashed
+process drops out of the totals within ``REPORT_TTL_SECONDS`` instead of
+haunting them forever.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+from collections import Counter
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+COUNTERS = ("connected_sockets", "messages_in", "messages_out", "dropped")
+REPORT_INTERVAL_SECONDS = 5
+REPORT_TTL_SECONDS = 20
+
+_lock = threading.Lock()
+_local = Counter({name: 0 for name in COUNTERS})
+_reporter = None
+
+
+def count(name, amount=1):
+    with _lock:
+        _local[name] += amount
+
+
+def local_counts():
+    with _lock:
+        return {name: _local[name] for name in COUNTERS}
+
+
+@lru_cache(maxsize=1)
+def _redis():
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+def _key_prefix():
+    return f"{settings.OPSCONSOLE_REDIS_PREFIX}:socketstats:"
+
+
+def report():
+    """Write this process's counts to Redis (no-op without it)."""
+    if not settings.REDIS_URL:
+        return
+    key = f"{_key_prefix()}{socket.gethostname()}:{os.getpid()}"
+    pipe = _redis().pipeline()
+    pipe.hset(key, mapping=local_counts())
+    pipe.expire(key, REPORT_TTL_SECONDS)
+    pipe.execute()
+
+
+async def _report_forever():
+    while True:
+        try:
+            await asyncio.to_thread(report)
+        except redis.RedisError as error:
+            logger.warning("Could not report socket counts: %s", error)
+        await asyncio.sleep(REPORT_INTERVAL_SECONDS)
+
+
+def ensure_reporting():
+    """Start the periodic report in this process's event loop, once."""
+    global _reporter
+    if settings.REDIS_URL and _reporter is None:
+        _reporter = asyncio.get_running_loop().create_task(_report_forever(), name="socket-stats")
+
+
+def connection_stats():
+    """Totals over every live web process: connected sockets, frames in and out, drops."""
+    if not settings.REDIS_URL:
+        return local_counts()
+    totals = Counter({name: 0 for name in COUNTERS})
+    client = _redis()
+    for key in client.scan_iter(match=f"{_key_prefix()}*", count=100):
+        for name, value in client.hgetall(key).items():
+            totals[name.decode()] += int(value)
+    return {name: totals[name] for name in COUNTERS}
