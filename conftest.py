@@ -9,6 +9,8 @@ import secrets
 
 import pytest
 
+from tests.factories import make_token, make_user
+
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 
@@ -43,3 +45,25 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def staff_user(db):
+    return make_user(staff=True)
+
+
+@pytest.fixture
+def plain_user(db):
+    return make_user(staff=False)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def staff_token(staff_user):
+    """The key of an API token of a staff user."""
+    return make_token(staff_user)[1]

@@ -32,6 +32,17 @@ class FiniteFloatField(serializers.FloatField):
         return value
 
 
+class StrictCharField(serializers.CharField):
+    """A string that must arrive as a JSON string: 5 is not "5" in a label."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(
     {
         "type": "object",
@@ -44,7 +55,7 @@ class LabelsField(serializers.DictField):
     """An object of string keys to string values, bounded in count and length."""
 
     def __init__(self, **kwargs):
-        super().__init__(child=serializers.CharField(max_length=MAX_LABEL_VALUE, allow_blank=True), **kwargs)
+        super().__init__(child=StrictCharField(max_length=MAX_LABEL_VALUE, allow_blank=True), **kwargs)
 
     def to_internal_value(self, data):
         labels = super().to_internal_value(data)

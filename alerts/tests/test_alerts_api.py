@@ -1,0 +1,222 @@
+"""The alerts endpoints: raising with deduplication, the life cycle, errors."""
+
+import pytest
+from django.test import Client
+
+from alerts.models import Alert, AlertEvent, EventKind
+from alerts.tests.factories import make_alert
+from realtime.replay import replay_buffer
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db
+
+ALERT = {"source": "web-1", "category": "cpu", "severity": "critical", "title": "CPU high", "labels": {"host": "web-1"}}
+
+
+def post_alert(client, **changes):
+    return client.post("/api/v1/alerts/", {**ALERT, **changes}, content_type="application/json")
+
+
+def test_a_new_alert_answers_201_with_the_full_object(staff_client):
+    response = post_alert(staff_client, value=93.5, threshold=90)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "firing" and body["occurrences"] == 1 and body["value"] == 93.5
+    assert len(body["fingerprint"]) == 64
+    expected = {"id", "fingerprint", "source", "category", "severity", "title", "message", "value", "threshold", "labels",
+                "status", "starts_at", "last_seen_at", "occurrences", "acknowledged_at", "acknowledged_by", "resolved_at",
+                "resolved_by", "resolution", "incident", "rule", "created_at", "updated_at"}
+    assert expected <= set(body)
+
+
+def test_the_same_alert_again_updates_it_with_200_and_two_occurrences(staff_client):
+    first = post_alert(staff_client).json()
+    second = post_alert(staff_client, title="CPU very high")
+    assert second.status_code == 200
+    assert second.json()["id"] == first["id"]
+    assert second.json()["occurrences"] == 2
+    assert second.json()["title"] == "CPU very high"
+    assert second.json()["last_seen_at"] >= first["last_seen_at"]
+
+
+def test_a_given_fingerprint_wins_over_the_derived_one(staff_client):
+    first = post_alert(staff_client, fingerprint="db-replication-lag").json()
+    second = post_alert(staff_client, fingerprint="db-replication-lag", labels={"host": "other"})
+    assert second.status_code == 200 and second.json()["id"] == first["id"]
+
+
+def test_after_resolving_the_same_alert_is_new_again(staff_client):
+    first = post_alert(staff_client).json()
+    staff_client.post(f"/api/v1/alerts/{first['id']}/resolve/", {"resolution": "restarted"}, content_type="application/json")
+    again = post_alert(staff_client)
+    assert again.status_code == 201
+    assert again.json()["id"] != first["id"]
+
+
+def test_acknowledge_then_resolve_records_who_and_why(staff_client, staff_user):
+    alert = make_alert()
+    acknowledged = staff_client.post(f"/api/v1/alerts/{alert.pk}/acknowledge/")
+    assert acknowledged.status_code == 200
+    assert acknowledged.json()["status"] == "acknowledged"
+    assert acknowledged.json()["acknowledged_by"] == staff_user.username
+    resolved = staff_client.post(f"/api/v1/alerts/{alert.pk}/resolve/", {"resolution": "disk cleaned"}, content_type="application/json")
+    assert resolved.json()["status"] == "resolved"
+    assert resolved.json()["resolution"] == "disk cleaned"
+    kinds = list(AlertEvent.objects.filter(alert=alert).values_list("kind", flat=True))
+    assert kinds == [EventKind.ALERT_FIRED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED]
+
+
+def test_a_firing_alert_can_be_resolved_directly(staff_client):
+    alert = make_alert()
+    assert staff_client.post(f"/api/v1/alerts/{alert.pk}/resolve/", content_type="application/json").json()["status"] == "resolved"
+
+
+@pytest.mark.parametrize(
+    "moves, illegal",
+    [
+        (["acknowledge"], "acknowledge"),
+        (["resolve"], "resolve"),
+        (["resolve"], "acknowledge"),
+    ],
+)
+def test_illegal_moves_answer_409_with_a_reason(staff_client, moves, illegal):
+    alert = make_alert()
+    for move in moves:
+        assert staff_client.post(f"/api/v1/alerts/{alert.pk}/{move}/", content_type="application/json").status_code == 200
+    response = staff_client.post(f"/api/v1/alerts/{alert.pk}/{illegal}/", content_type="application/json")
+    assert response.status_code == 409
+    assert response.json()["status"] in ("acknowledged", "resolved")
+    assert response.json()["detail"]
+
+
+def test_patch_moves_status_by_the_same_rules(staff_client):
+    alert = make_alert()
+    assert staff_client.patch(f"/api/v1/alerts/{alert.pk}/", {"status": "acknowledged"}, content_type="application/json").status_code == 200
+    back = staff_client.patch(f"/api/v1/alerts/{alert.pk}/", {"status": "firing"}, content_type="application/json")
+    assert back.status_code == 409
+
+
+def test_patch_edits_descriptive_fields_and_logs_it(staff_client):
+    alert = make_alert()
+    response = staff_client.patch(f"/api/v1/alerts/{alert.pk}/", {"severity": "critical", "message": "see runbook"}, content_type="application/json")
+    assert response.json()["severity"] == "critical"
+    assert AlertEvent.objects.filter(alert=alert, kind=EventKind.ALERT_EDITED).exists()
+
+
+def test_delete_removes_the_alert_but_keeps_its_history(staff_client):
+    alert = make_alert()
+    assert staff_client.delete(f"/api/v1/alerts/{alert.pk}/").status_code == 204
+    assert not Alert.objects.filter(pk=alert.pk).exists()
+    assert AlertEvent.objects.filter(alert_id=alert.pk, kind=EventKind.ALERT_DELETED).exists()
+
+
+def test_an_invalid_body_answers_400_naming_each_bad_field(staff_client):
+    response = staff_client.post(
+        "/api/v1/alerts/",
+        {"source": "", "severity": "apocalyptic", "value": "lots", "labels": {"host": 5}, "title": "x" * 300},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert {"source", "severity", "value", "labels", "title"} <= set(response.json())
+
+
+def test_non_finite_values_are_refused(staff_client):
+    response = staff_client.post("/api/v1/alerts/", '{"source": "a", "title": "b", "value": NaN}', content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_malformed_json_answers_400_json(staff_client):
+    response = staff_client.post("/api/v1/alerts/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON" in response.json()["detail"]
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(staff_client):
+    response = post_alert(staff_client, title="bad\u0000title")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["detail"]
+
+
+def test_an_unknown_id_answers_404_json(staff_client):
+    for response in (staff_client.get("/api/v1/alerts/999999/"), staff_client.post("/api/v1/alerts/999999/acknowledge/")):
+        assert response.status_code == 404
+        assert response.json() == {"detail": "No Alert matches the given query."} or "detail" in response.json()
+
+
+def test_anonymous_requests_answer_401(client):
+    assert client.get("/api/v1/alerts/").status_code == 401
+    assert post_alert(client).status_code == 401
+
+
+def test_a_session_write_without_csrf_is_refused_with_403(staff_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    response = post_alert(client)
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+
+def test_a_token_client_writes_without_csrf(client, staff_token):
+    response = client.post("/api/v1/alerts/", ALERT, content_type="application/json", HTTP_AUTHORIZATION=f"Token {staff_token}")
+    assert response.status_code == 201
+
+
+def test_non_staff_users_get_403_unless_a_model_permission_grants_it(client):
+    from django.contrib.auth.models import Permission
+
+    user = make_user(staff=False)
+    client.force_login(user)
+    assert client.get("/api/v1/alerts/").status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="view_alert"))
+    user = type(user).objects.get(pk=user.pk)  # drop the permission cache
+    client.force_login(user)
+    assert client.get("/api/v1/alerts/").status_code == 200
+    assert post_alert(client).status_code == 403
+
+
+def test_filters_narrow_the_list(staff_client):
+    make_alert(severity="critical", category="disk", source="db-1")
+    make_alert(severity="info", category="cpu", source="web-9")
+    acknowledged = make_alert(severity="critical")
+    staff_client.post(f"/api/v1/alerts/{acknowledged.pk}/acknowledge/")
+
+    def ids(query):
+        return {row["source"] for row in staff_client.get(f"/api/v1/alerts/?{query}").json()["results"]}
+
+    assert ids("severity=critical&status=firing") == {"db-1"}
+    assert ids("category=cpu&source=web-9") == {"web-9"}
+    assert ids("search=db-1") == {"db-1"}
+    assert len(ids("status=firing&status=acknowledged")) == 3
+
+
+def test_lists_are_paginated_and_orderable(staff_client):
+    for value in (3, 1, 2):
+        make_alert(value=value)
+    body = staff_client.get("/api/v1/alerts/?page_size=2&ordering=starts_at").json()
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
+    assert {"count", "next", "previous", "results"} == set(body)
+
+
+def test_an_invalid_filter_value_is_a_400_naming_it(staff_client):
+    response = staff_client.get("/api/v1/alerts/?severity=apocalyptic&since=yesterday")
+    assert response.status_code == 400
+    assert {"severity", "since"} <= set(response.json())
+
+
+def test_listing_costs_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries):
+    for _ in range(30):
+        make_alert()
+    with django_assert_max_num_queries(6):
+        assert len(staff_client.get("/api/v1/alerts/?page_size=30").json()["results"]) == 30
+
+
+def test_every_change_is_published_after_commit(staff_client, django_capture_on_commit_callbacks):
+    before = replay_buffer().latest_seq("alerts")
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_id = post_alert(staff_client).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(f"/api/v1/alerts/{alert_id}/acknowledge/")
+    events = replay_buffer().since("alerts", before)
+    assert [(event["type"], event["data"]["id"], event["data"]["status"]) for event in events] == [
+        ("alert", alert_id, "firing"), ("alert", alert_id, "acknowledged")
+    ]

@@ -1,0 +1,92 @@
+"""Incidents: opening, attaching alerts, status, notes and the timeline."""
+
+import pytest
+
+from alerts.models import EventKind
+from alerts.tests.factories import make_alert, make_incident
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, path, body=None):
+    return client.post(path, body or {}, content_type="application/json")
+
+
+def test_opening_an_incident_from_alerts_attaches_them(staff_client, staff_user):
+    alerts = [make_alert(), make_alert()]
+    response = post(staff_client, "/api/v1/incidents/", {
+        "title": "Checkout down", "severity": "critical", "commander": staff_user.username,
+        "alerts": [alert.pk for alert in alerts],
+    })
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "open" and body["commander"] == staff_user.username
+    assert sorted(body["alerts"]) == sorted(alert.pk for alert in alerts)
+    assert staff_client.get(f"/api/v1/alerts/{alerts[0].pk}/").json()["incident"] == body["id"]
+
+
+def test_attaching_unknown_alerts_is_a_400_that_changes_nothing(staff_client):
+    incident = make_incident()
+    alert = make_alert()
+    response = post(staff_client, f"/api/v1/incidents/{incident.pk}/alerts/", {"alerts": [alert.pk, 987654]})
+    assert response.status_code == 400
+    assert "987654" in response.json()["alerts"][0]
+    assert staff_client.get(f"/api/v1/alerts/{alert.pk}/").json()["incident"] is None
+
+
+def test_attaching_alerts_is_idempotent(staff_client):
+    incident, alert = make_incident(), make_alert()
+    for _ in range(2):
+        assert post(staff_client, f"/api/v1/incidents/{incident.pk}/alerts/", {"alerts": [alert.pk]}).json()["alerts"] == [alert.pk]
+    kinds = [entry["kind"] for entry in staff_client.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()]
+    assert kinds.count(EventKind.INCIDENT_ALERT_ATTACHED) == 1
+
+
+def test_status_moves_and_resolution_time(staff_client):
+    incident = make_incident()
+    for status in ("investigating", "mitigated", "resolved"):
+        response = staff_client.patch(f"/api/v1/incidents/{incident.pk}/", {"status": status}, content_type="application/json")
+        assert response.status_code == 200 and response.json()["status"] == status
+    assert response.json()["resolved_at"] is not None
+
+
+@pytest.mark.parametrize("first, then", [("investigating", "investigating"), ("resolved", "open")])
+def test_illegal_incident_moves_answer_409(staff_client, first, then):
+    incident = make_incident()
+    staff_client.patch(f"/api/v1/incidents/{incident.pk}/", {"status": first}, content_type="application/json")
+    response = staff_client.patch(f"/api/v1/incidents/{incident.pk}/", {"status": then}, content_type="application/json")
+    assert response.status_code == 409
+    assert response.json()["status"] == first
+
+
+def test_notes_and_changes_make_a_timeline_in_order(staff_client, staff_user):
+    incident = make_incident()
+    alert = make_alert()
+    post(staff_client, f"/api/v1/incidents/{incident.pk}/alerts/", {"alerts": [alert.pk]})
+    note = post(staff_client, f"/api/v1/incidents/{incident.pk}/notes/", {"text": "Rolled back deploy 42"})
+    assert note.status_code == 201 and note.json()["text"] == "Rolled back deploy 42"
+    post(staff_client, f"/api/v1/alerts/{alert.pk}/acknowledge/")
+    timeline = staff_client.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()
+    assert [entry["kind"] for entry in timeline] == [
+        "incident.opened", "incident.alert_attached", "incident.note", "alert.acknowledged",
+    ]
+    assert timeline[2]["actor"] == staff_user.username
+    assert set(timeline[0]) == {"id", "kind", "at", "actor", "text", "data", "alert"}
+
+
+def test_an_empty_note_is_refused(staff_client):
+    incident = make_incident()
+    response = post(staff_client, f"/api/v1/incidents/{incident.pk}/notes/", {"text": ""})
+    assert response.status_code == 400 and "text" in response.json()
+
+
+def test_unknown_incident_answers_404_json(staff_client):
+    assert staff_client.get("/api/v1/incidents/424242/timeline/").status_code == 404
+    assert post(staff_client, "/api/v1/incidents/424242/notes/", {"text": "x"}).json()["detail"]
+
+
+def test_incident_list_filters_by_status(staff_client):
+    open_one, closed = make_incident(), make_incident()
+    staff_client.patch(f"/api/v1/incidents/{closed.pk}/", {"status": "resolved"}, content_type="application/json")
+    results = staff_client.get("/api/v1/incidents/?status=open").json()["results"]
+    assert [row["id"] for row in results] == [open_one.pk]
