@@ -7,6 +7,9 @@ import django_filters
 from alerts.models import Alert, AlertStatus, Incident, IncidentStatus, Severity
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number is an error, not a database overflow
+
+
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     """ISO-8601 with any offset Python accepts, compared in UTC (Postgres refuses offsets over 15:59)."""
 
@@ -19,7 +22,7 @@ class AlertFilter(django_filters.FilterSet):
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, help_text="Repeat to match any of several.")
     category = django_filters.CharFilter()
     source = django_filters.CharFilter()
-    incident = django_filters.NumberFilter(field_name="incident_id")
+    incident = django_filters.NumberFilter(field_name="incident_id", min_value=1, max_value=MAX_ID, decimal_places=0)
     silenced = django_filters.BooleanFilter()
     since = UtcDateTimeFilter(
         field_name="last_seen_at", lookup_expr="gte", help_text="Alerts seen at or after this ISO-8601 time."

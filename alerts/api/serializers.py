@@ -17,6 +17,7 @@ from alerts.models import (
     Silence,
 )
 
+MAX_ID = 2**63 - 1
 MAX_LABELS = 64
 MAX_LABEL_KEY = 100
 MAX_LABEL_VALUE = 500
@@ -148,7 +149,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     commander = serializers.SlugRelatedField(
         slug_field="username", queryset=_active_users(), required=False, allow_null=True, default=None
     )
-    alerts = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000, default=list)
+    alerts = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=1000, default=list)
 
 
 class IncidentUpdateSerializer(serializers.Serializer):
@@ -162,7 +163,7 @@ class IncidentUpdateSerializer(serializers.Serializer):
 
 
 class AttachAlertsSerializer(serializers.Serializer):
-    alerts = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+    alerts = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=1000)
 
 
 class NoteSerializer(serializers.Serializer):

@@ -38,6 +38,9 @@ def actor(request):
 class ServiceErrorsMixin:
     """Turns the services' domain errors into their HTTP answers, in one place."""
 
+    # Ids are 64-bit; a longer number in the URL is simply not found.
+    lookup_value_regex = r"[0-9]{1,18}"
+
     def handle_exception(self, exc):
         if isinstance(exc, services.IllegalTransition):
             exc = conflict_from(exc)
@@ -166,6 +169,7 @@ class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Retrieve
 
 
 class RuleViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = ServiceErrorsMixin.lookup_value_regex
     queryset = AlertRule.objects.all()
     serializer_class = s.AlertRuleSerializer
     filterset_fields = ["enabled", "metric", "severity", "category"]
@@ -177,6 +181,7 @@ class RuleViewSet(viewsets.ModelViewSet):
 
 class SilenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
                      mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = ServiceErrorsMixin.lookup_value_regex
     queryset = Silence.objects.all()
     serializer_class = s.SilenceSerializer
     ordering_fields = ["id", "starts_at", "ends_at"]

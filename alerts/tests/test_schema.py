@@ -54,7 +54,7 @@ def test_every_endpoint_answers_within_its_schema(api_schema, api_key):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, derandomize=True, database=None,
+        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def answers_within_schema(case):
             case.call_and_validate(headers=headers, checks=CHECKS)
