@@ -39,11 +39,14 @@ def _series_ids(points):
 
 def _write_samples(rows):
     if connection.vendor == "postgresql":
-        # COPY is the bulk path: one round trip for the whole batch.
+        # COPY is the bulk path: one round trip for the whole batch. The text
+        # is formatted here in one pass, several times faster than
+        # write_row() per row; values are ints, aware datetimes and floats,
+        # so nothing needs escaping.
+        text = "".join(f"{series_id}\t{ts.isoformat()}\t{value!r}\n" for series_id, ts, value in rows)
         with connection.cursor() as cursor:
             with cursor.cursor.copy("COPY metrics_sample (series_id, ts, value) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(text)
     else:
         Sample.objects.bulk_create([Sample(series_id=s, ts=t, value=v) for s, t, v in rows], batch_size=500)
 
