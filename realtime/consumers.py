@@ -1,19 +1,37 @@
-"""The ``/ws/alerts`` and ``/ws/metrics`` endpoints."""
+"""The ``/ws/alerts`` and ``/ws/metrics`` endpoints.
+
+Thin on purpose: ``protocol`` validates frames, ``filters`` decides what a
+socket wants, ``delivery`` paces what it gets; this module only wires them.
+"""
 
 import uuid
-
-from channels.generic.websocket import AsyncWebsocketConsumer
+from datetime import timedelta
 
 from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
 
 from realtime import protocol, stats
+from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import envelope, utc_now_iso
+from realtime.filters import Subscription
 from realtime.replay import replay_buffer
 from realtime.topics import ALERTS, METRICS, group_name
 
 
+def _history(metrics, tags, minutes):
+    from metrics.query import query_series
+
+    end = timezone.now()
+    start = end - timedelta(minutes=minutes)
+    series = []
+    for name in metrics:
+        series.extend(query_series(name=name, tags=tags, start=start, end=end))
+    return series
+
+
 class StreamConsumer(AsyncWebsocketConsumer):
-    """One socket on one topic: authenticate, then push the topic's events."""
+    """One socket on one topic: authenticate, then serve the protocol and push the topic's events."""
 
     topic = None
 
@@ -32,6 +50,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=protocol.CLOSE_PERMISSION_DENIED)
             return
         self.client_id = f"client_{uuid.uuid4().hex[:12]}"
+        self.subscription = Subscription()
+        self.outbox = Outbox(self.send_frame)
+        self.limiter = RateLimiter()
         self.group = group_name(self.topic)
         await self.channel_layer.group_add(self.group, self.channel_name)
         stats.count("connected_sockets")
@@ -47,21 +68,73 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         group = getattr(self, "group", None)
         if group:
+            self.outbox.close()
             stats.count("connected_sockets", -1)
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         stats.count("messages_in")
+        if not hasattr(self, "limiter"):
+            return  # refused at connect; the close is on its way
+        allowed, retry_after = self.limiter.allow()
+        if not allowed:
+            await self.send_frame(protocol.error_frame(
+                protocol.RATE_LIMIT_EXCEEDED, "More than 20 messages a second; this one was dropped.",
+                retry_after=retry_after,
+            ))
+            return
         try:
-            message = protocol.parse_frame(text_data, bytes_data)
+            message = protocol.parse_frame(self.topic, text_data, bytes_data)
         except protocol.ProtocolError as error:
             await self.send_frame(protocol.error_frame(error.code, error.message))
             return
-        if message.type == "ping":
-            await self.send_frame(envelope("pong"))
+        await getattr(self, f"on_{message.type}")(message.data)
+
+    async def on_ping(self, data):
+        await self.send_frame(envelope("pong"))
+
+    async def on_subscribe(self, data):
+        self.subscription.subscribe(data.get("events"), data.get("filters"))
+        await self.send_frame(envelope("subscription", self.subscription.describe()))
+
+    async def on_unsubscribe(self, data):
+        self.subscription.unsubscribe(data["events"])
+        await self.send_frame(envelope("unsubscription", {"removed": data["events"], **self.subscription.describe()}))
+
+    async def on_set_interval(self, data):
+        await self.outbox.flush()
+        self.outbox.interval = data["ms"] / 1000
+        await self.send_frame(envelope("ack", {"action": "set_interval", "ms": data["ms"]}))
+
+    async def on_request_data(self, data):
+        series = await database_sync_to_async(_history)(data["metrics"], data["tags"], data["history_minutes"])
+        await self.send_frame(envelope("data", {"series": series, "history_minutes": data["history_minutes"]}))
+
+    async def on_resume(self, data):
+        since = data["since"]
+        events = await database_sync_to_async(replay_buffer().since)(self.topic, since)
+        if events is None:
+            await self.send_frame(envelope("resync_required", {
+                "since": since, "reason": "Events after this seq are no longer kept; reload the current state over REST.",
+            }))
+            return
+        await self.outbox.flush()  # what was already on its way goes first
+        replayed = [selected for event in events if (selected := self.subscription.select(event)) is not None]
+        for event in replayed:
+            await self.send_frame(event)
+        latest = events[-1]["meta"]["seq"] if events else since
+        await self.send_frame(envelope("resumed", {"since": since, "count": len(replayed), "seq": latest}))
 
     async def stream_event(self, message):
-        await self.send_frame(message["event"])
+        event = self.subscription.select(message["event"])
+        if event is None:
+            return
+        try:
+            await self.outbox.push(event)
+        except TooFarBehind:
+            stats.count("dropped")
+            await self.send_frame(envelope("resync_required", {"reason": "This connection fell too far behind."}))
+            await self.close(code=protocol.CLOSE_TOO_SLOW)
 
     async def send_frame(self, frame):
         stats.count("messages_out")

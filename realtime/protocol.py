@@ -1,15 +1,21 @@
 """Reading client frames and writing server frames (contract, section 3).
 
-Everything a consumer needs to know about the wire lives here, so consumers
-only decide what to do with a message that is already known to be valid.
+Everything the server needs to know about the wire lives here: a consumer
+gets either a validated ``ClientMessage`` or a ``ProtocolError`` carrying the
+contract's error code and a message that says what to fix.
 """
 
 import json
 from dataclasses import dataclass, field
 
 from realtime.envelope import envelope
+from realtime.topics import EVENT_TYPES
 
 MAX_FRAME_BYTES = 64 * 1024
+MIN_INTERVAL_MS, MAX_INTERVAL_MS = 50, 10_000
+MAX_HISTORY_MINUTES = 7 * 24 * 60
+MAX_LIST = 50
+FILTER_FIELDS = ("severity", "category", "source", "status", "host", "name")
 
 INVALID_JSON = "INVALID_JSON"
 UNKNOWN_TYPE = "UNKNOWN_TYPE"
@@ -18,11 +24,13 @@ MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
 RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
 AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
 PERMISSION_DENIED = "PERMISSION_DENIED"
+SLOW_CONSUMER = "SLOW_CONSUMER"
 
 CLOSE_AUTHENTICATION_FAILED = 4401
 CLOSE_PERMISSION_DENIED = 4403
+CLOSE_TOO_SLOW = 4408
 
-CLIENT_TYPES = ("ping",)
+CLIENT_TYPES = ("ping", "subscribe", "unsubscribe", "request_data", "resume", "set_interval")
 
 
 class ProtocolError(Exception):
@@ -32,14 +40,18 @@ class ProtocolError(Exception):
         self.message = message
 
 
+def invalid(message):
+    return ProtocolError(INVALID_MESSAGE, message)
+
+
 @dataclass(frozen=True)
 class ClientMessage:
     type: str
     data: dict = field(default_factory=dict)
 
 
-def parse_frame(text=None, bytes_=None):
-    """The client message in a frame, or ProtocolError naming what is wrong with it."""
+def parse_frame(topic, text=None, bytes_=None):
+    """The validated client message in a frame for ``topic``, or ProtocolError."""
     if bytes_ is not None:
         if len(bytes_) > MAX_FRAME_BYTES:
             raise ProtocolError(MESSAGE_TOO_LARGE, f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
@@ -55,16 +67,96 @@ def parse_frame(text=None, bytes_=None):
     except (ValueError, RecursionError):
         raise ProtocolError(INVALID_JSON, "Frame is not valid JSON.") from None
     if not isinstance(payload, dict):
-        raise ProtocolError(INVALID_MESSAGE, "A frame must be a JSON object.")
+        raise invalid("A frame must be a JSON object.")
     type_ = payload.get("type")
     if not isinstance(type_, str):
-        raise ProtocolError(INVALID_MESSAGE, "Field 'type' must be a string.")
+        raise invalid("Field 'type' must be a string.")
     if type_ not in CLIENT_TYPES:
-        raise ProtocolError(UNKNOWN_TYPE, f"Unknown message type {type_[:64]!r}.")
+        raise ProtocolError(UNKNOWN_TYPE, f"Unknown message type {type_[:64]!r}; expected one of {', '.join(CLIENT_TYPES)}.")
     data = payload.get("data", {})
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise ProtocolError(INVALID_MESSAGE, "Field 'data' must be an object.")
-    return ClientMessage(type_, data)
+        raise invalid("Field 'data' must be an object.")
+    return ClientMessage(type_, VALIDATORS[type_](topic, data))
+
+
+def _strings(value, where, *, allow_empty=False):
+    if not isinstance(value, list) or not all(isinstance(item, str) and 0 < len(item) <= 200 for item in value):
+        raise invalid(f"'{where}' must be a list of non-empty strings.")
+    if not value and not allow_empty:
+        raise invalid(f"'{where}' must not be empty.")
+    if len(value) > MAX_LIST:
+        raise invalid(f"'{where}' holds at most {MAX_LIST} items.")
+    return value
+
+
+def _whole_number(value, where, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(f"'{where}' must be a whole number from {low} to {high}.")
+    return value
+
+
+def _event_names(topic, value, where):
+    names = _strings(value, where)
+    for name in names:
+        base = name.split(".", 1)[0]
+        if base not in EVENT_TYPES[topic]:
+            raise invalid(f"'{name}' is not an event of /ws/{topic}; it carries {', '.join(EVENT_TYPES[topic])}.")
+    return names
+
+
+def _ping(topic, data):
+    return {}
+
+
+def _subscribe(topic, data):
+    result = {}
+    if "events" in data:
+        result["events"] = _event_names(topic, data["events"], "data.events")
+    filters = data.get("filters", {})
+    if not isinstance(filters, dict):
+        raise invalid("'data.filters' must be an object of field: [values].")
+    for name, values in filters.items():
+        if name not in FILTER_FIELDS:
+            raise invalid(f"Unknown filter '{name[:64]}'; filters are {', '.join(FILTER_FIELDS)}.")
+        _strings(values, f"data.filters.{name}")
+    if "filters" in data:
+        result["filters"] = {name: list(values) for name, values in filters.items()}
+    if not result:
+        raise invalid("subscribe needs 'data.events', 'data.filters' or both.")
+    return result
+
+
+def _unsubscribe(topic, data):
+    return {"events": _event_names(topic, data.get("events"), "data.events")}
+
+
+def _request_data(topic, data):
+    metrics = _strings(data.get("metrics"), "data.metrics")
+    minutes = _whole_number(data.get("history_minutes", 10), "data.history_minutes", 1, MAX_HISTORY_MINUTES)
+    tags = data.get("tags", {})
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise invalid("'data.tags' must be an object of strings.")
+    return {"metrics": metrics, "history_minutes": minutes, "tags": tags}
+
+
+def _resume(topic, data):
+    return {"since": _whole_number(data.get("since"), "data.since", 0, 2**62)}
+
+
+def _set_interval(topic, data):
+    return {"ms": _whole_number(data.get("ms"), "data.ms", MIN_INTERVAL_MS, MAX_INTERVAL_MS)}
+
+
+VALIDATORS = {
+    "ping": _ping,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "request_data": _request_data,
+    "resume": _resume,
+    "set_interval": _set_interval,
+}
 
 
 def error_frame(code, message, **extra):

@@ -2,7 +2,8 @@
 
 Every pushed event gets the next ``seq`` of its topic and is kept for at least
 ``REPLAY_MIN_SECONDS`` and the last ``REPLAY_MIN_EVENTS`` events, whichever
-keeps more, up to a hard cap so a flood cannot exhaust memory.
+keeps more, up to ``OPSCONSOLE_REPLAY_MAX_EVENTS`` so a flood cannot exhaust
+memory.
 
 With ``REDIS_URL`` the counter and buffer live in Redis (a sorted set scored by
 seq), so every web process numbers and replays the same stream; without it
@@ -20,7 +21,10 @@ from django.conf import settings
 
 REPLAY_MIN_SECONDS = 300
 REPLAY_MIN_EVENTS = 1000
-REPLAY_MAX_EVENTS = 50_000
+
+
+def max_events():
+    return settings.OPSCONSOLE_REPLAY_MAX_EVENTS
 
 
 class MemoryReplayBuffer:
@@ -38,7 +42,7 @@ class MemoryReplayBuffer:
             events = self._events.setdefault(topic, deque())
             events.append((time.monotonic(), event))
             cutoff = time.monotonic() - REPLAY_MIN_SECONDS
-            while len(events) > REPLAY_MAX_EVENTS or (
+            while len(events) > max_events() or (
                 len(events) > REPLAY_MIN_EVENTS and events[0][0] < cutoff
             ):
                 events.popleft()
@@ -95,7 +99,7 @@ class RedisReplayBuffer:
         seq = int(
             self._append(
                 keys=self._keys(topic),
-                args=[body, int(time.time() * 1000), REPLAY_MIN_SECONDS, REPLAY_MIN_EVENTS, REPLAY_MAX_EVENTS],
+                args=[body, int(time.time() * 1000), REPLAY_MIN_SECONDS, REPLAY_MIN_EVENTS, max_events()],
             )
         )
         event["meta"]["seq"] = seq

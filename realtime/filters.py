@@ -1,0 +1,74 @@
+"""Who gets an event: one socket's subscription, and the rule that applies it.
+
+An event passes when its type (or ``type.refinement``, e.g. ``alert.cpu``) is
+subscribed and every filter finds its field's value among the accepted ones.
+A filter on a field the event does not have does not hold it back: an
+``alert_summary`` has no severity. ``metrics`` events carry many series; the
+filters narrow that list instead of passing or dropping the whole event.
+"""
+
+from dataclasses import dataclass, field
+
+
+def _refinement(event):
+    data = event.get("data", {})
+    if event["type"] in ("alert", "incident"):
+        return data.get("category")
+    return None
+
+
+def _field(data, name):
+    if name == "host" and "host" not in data:
+        return (data.get("labels") or data.get("tags") or {}).get("host")
+    if name == "name" and "name" not in data:
+        return data.get("metric_name")
+    return data.get(name)
+
+
+@dataclass
+class Subscription:
+    events: set | None = None  # None: everything of the endpoint (the default)
+    filters: dict = field(default_factory=dict)
+
+    def subscribe(self, events=None, filters=None):
+        if events is not None:
+            self.events = (self.events or set()) | set(events)
+        if filters is not None:
+            self.filters = {name: set(values) for name, values in filters.items()}
+
+    def unsubscribe(self, events):
+        if self.events is None:
+            return
+        self.events -= set(events)
+
+    def describe(self):
+        return {
+            "events": sorted(self.events) if self.events is not None else "*",
+            "filters": {name: sorted(values) for name, values in self.filters.items()},
+        }
+
+    def _type_wanted(self, event):
+        if self.events is None:
+            return True
+        refined = _refinement(event)
+        return event["type"] in self.events or (refined is not None and f"{event['type']}.{refined}" in self.events)
+
+    def _data_passes(self, data):
+        for name, accepted in self.filters.items():
+            value = _field(data, name)
+            if value is not None and value not in accepted:
+                return False
+        return True
+
+    def select(self, event):
+        """The event as this socket should see it, or None when it is not wanted."""
+        if not self._type_wanted(event):
+            return None
+        if event["type"] == "metrics":
+            series = [item for item in event["data"].get("series", []) if self._data_passes(item)]
+            if not series:
+                return None
+            if len(series) == len(event["data"]["series"]):
+                return event
+            return {**event, "data": {**event["data"], "series": series}}
+        return event if self._data_passes(event.get("data", {})) else None
