@@ -1,1 +1,5 @@
-urlpatterns = []
+from django.urls import path
+
+from metrics import views
+
+urlpatterns = [path("metrics/", views.explorer, name="metrics-explorer")]

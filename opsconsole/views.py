@@ -1,21 +1,53 @@
 """The dashboard: the one page that draws on every app."""
 
+from datetime import timedelta
+
 from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.access import staff_required
-from metrics.collector import host_name, host_snapshot
+from alerts.models import Incident, IncidentStatus
+from alerts.services import alert_summary
+from metrics.collector import STORED_FIELDS, host_name, host_snapshot
+from metrics.query import query_series
+from metrics.services import latest_values
+from realtime.replay import replay_buffer
+from realtime.topics import ALERTS, METRICS
+
+HISTORY = timedelta(minutes=30)
+HISTORY_STEP_SECONDS = 10
+
+
+def last_snapshot(host):
+    """The host's last stored values; a fresh measurement only when nothing is stored yet.
+
+    Measuring CPU in a request would reset psutil's baseline and skew the
+    collector's next reading, so the page prefers what the job stored.
+    """
+    stored = {series.name: series.last_value for series in latest_values(tags={"host": host})}
+    if all(field in stored for field in STORED_FIELDS):
+        return {"host": host, **{field: stored[field] for field in STORED_FIELDS}}
+    return host_snapshot()
 
 
 @staff_required
 def dashboard(request):
-    # The first paint carries a real snapshot, so the page is useful before
-    # (and without) the socket.
-    snapshot = host_snapshot()
-    snapshot_at = timezone.now().isoformat()
-    state = {"host": host_name(), "snapshot": snapshot, "snapshot_at": snapshot_at}
-    return render(
-        request,
-        "dashboard.html",
-        {"host": host_name(), "snapshot": snapshot, "snapshot_at": snapshot_at, "dashboard_state": state},
-    )
+    # The first paint carries a real snapshot, the last half hour and the
+    # alert counts, so the page is useful before (and without) the socket.
+    seq = {topic: replay_buffer().latest_seq(topic) for topic in (ALERTS, METRICS)}  # before the data
+    host = host_name()
+    now = timezone.now()
+    history = {
+        name: query_series(name=name, tags={"host": host}, start=now - HISTORY, end=now, step=HISTORY_STEP_SECONDS)
+        for name in ("cpu_percent", "memory_percent")
+    }
+    state = {
+        "host": host,
+        "snapshot": last_snapshot(host),
+        "snapshot_at": now.isoformat(),
+        "history": {name: (series[0]["points"] if series else []) for name, series in history.items()},
+        "summary": alert_summary(),
+        "open_incidents": Incident.objects.exclude(status=IncidentStatus.RESOLVED).count(),
+        "seq": seq,
+    }
+    return render(request, "dashboard.html", {"state": state, "snapshot": state["snapshot"], "host": host})

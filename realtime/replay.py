@@ -53,11 +53,14 @@ class MemoryReplayBuffer:
             return self._seq.get(topic, 0)
 
     def since(self, topic, seq):
-        """Events after ``seq`` in order, or None when some of them are no longer kept."""
+        """Events after ``seq`` in order, or None when some of them are no longer kept
+        (or ``seq`` is from before a restart that reset the numbering)."""
         with self._lock:
             events = self._events.get(topic, ())
             latest = self._seq.get(topic, 0)
-            if seq >= latest:
+            if seq > latest:
+                return None  # numbering restarted (a restarted server): the client must reload
+            if seq == latest:
                 return []
             oldest_kept = events[0][1]["meta"]["seq"] if events else latest + 1
             if seq + 1 < oldest_kept:
@@ -111,7 +114,9 @@ class RedisReplayBuffer:
     def since(self, topic, seq):
         seq_key, replay_key = self._keys(topic)
         latest = int(self._redis.get(seq_key) or 0)
-        if seq >= latest:
+        if seq > latest:
+            return None  # numbering restarted (Redis lost its data): the client must reload
+        if seq == latest:
             return []
         rows = self._redis.zrangebyscore(replay_key, seq + 1, "+inf", withscores=True)
         if not rows or int(rows[0][1]) != seq + 1:

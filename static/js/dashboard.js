@@ -1,30 +1,61 @@
-// The dashboard: host cards and CPU / memory trends, extended by `performance` pushes.
+// The dashboard: host cards and trends from `performance`, alert counts and the live event log from /ws/alerts.
 import { chartTheme, openStream, pageState } from "./console.js";
+import { api, el } from "./ui.js";
 
 const WINDOW_POINTS = 360; // 30 minutes at the default 5 s collection interval
+const LOG_LIMIT = 50;
+const STATUS_COLOURS = { firing: "#dc2626", acknowledged: "#d97706", resolved: "#16a34a" };
 const state = pageState("dashboard-state");
 const charts = new Map();
+let summary = state.summary;
+let logPaused = false;
 
 function lineOption(label, points) {
   return {
     animation: false,
     grid: { left: 44, right: 16, top: 16, bottom: 28 },
-    tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "" : `${v.toFixed(1)} %`) },
+    tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "" : `${Number(v).toFixed(1)} %`) },
     xAxis: { type: "time" },
     yAxis: { type: "value", min: 0, max: 100 },
     series: [{ name: label, type: "line", showSymbol: false, areaStyle: { opacity: 0.15 }, data: points }],
   };
 }
 
-function makeChart(element) {
-  const chart = echarts.init(element, chartTheme());
-  chart.setOption(lineOption(element.dataset.label, []));
-  charts.set(element.dataset.metric, { chart, element, points: [] });
+function pieOption() {
+  const labels = JSON.parse(document.getElementById("chart-alerts").dataset.labels);
+  return {
+    animation: false,
+    tooltip: { trigger: "item" },
+    legend: { bottom: 0 },
+    series: [{
+      type: "pie", radius: ["40%", "70%"], label: { formatter: "{b}: {c}" },
+      data: Object.keys(STATUS_COLOURS).map((status) => ({
+        name: labels[status], value: summary.by_status[status] || 0, itemStyle: { color: STATUS_COLOURS[status] },
+      })),
+    }],
+  };
+}
+
+function makeCharts() {
+  for (const element of document.querySelectorAll(".chart[data-metric]")) {
+    const metric = element.dataset.metric;
+    const previous = charts.get(metric);
+    const points = previous ? previous.points : (state.history[metric] || []).map(([at, value]) => [at * 1000, value]);
+    if (previous) previous.chart.dispose();
+    const chart = echarts.init(element, chartTheme());
+    chart.setOption(lineOption(element.dataset.label, points));
+    charts.set(metric, { chart, element, points });
+  }
+  const pieElement = document.getElementById("chart-alerts");
+  const existing = echarts.getInstanceByDom(pieElement);
+  if (existing) existing.dispose();
+  charts.set("alerts-pie", { chart: echarts.init(pieElement, chartTheme()), points: null });
+  charts.get("alerts-pie").chart.setOption(pieOption());
 }
 
 function extendCharts(snapshot, at) {
   for (const [metric, entry] of charts) {
-    if (typeof snapshot[metric] !== "number") continue;
+    if (!entry.points || typeof snapshot[metric] !== "number") continue;
     entry.points.push([at, snapshot[metric]]);
     if (entry.points.length > WINDOW_POINTS) entry.points.splice(0, entry.points.length - WINDOW_POINTS);
     entry.chart.setOption({ series: [{ data: entry.points }] });
@@ -46,24 +77,64 @@ function updateCards(snapshot, at) {
   stamp.textContent = new Date(at).toLocaleTimeString();
 }
 
-function onPerformance(message) {
+function showSummary(next) {
+  summary = next;
+  document.getElementById("firing-count").textContent = summary.by_status.firing;
+  document.getElementById("critical-count").textContent = summary.by_severity.critical;
+  charts.get("alerts-pie").chart.setOption(pieOption());
+}
+
+async function refreshCounts() {
+  try {
+    const stats = await api("GET", "/api/v1/stats/");
+    document.getElementById("incident-count").textContent = stats.open_incidents;
+    showSummary(stats.alerts);
+  } catch (error) {
+    console.debug("[dashboard] stats refresh failed", error);
+  }
+}
+
+function logEvent(message, text, severity) {
+  if (logPaused) return;
+  const log = document.getElementById("event-log");
+  log.prepend(el("li", { class: `sev-border ${severity || ""}` },
+    el("time", { datetime: message.timestamp }, new Date(message.timestamp).toLocaleTimeString()), " ", text));
+  while (log.children.length > LOG_LIMIT) log.lastElementChild.remove();
+}
+
+makeCharts();
+window.addEventListener("resize", () => charts.forEach(({ chart }) => chart.resize()));
+document.addEventListener("opsconsole:theme", makeCharts);
+document.getElementById("log-pause").addEventListener("click", (event) => {
+  logPaused = !logPaused;
+  event.currentTarget.setAttribute("aria-pressed", String(logPaused));
+  event.currentTarget.textContent = logPaused ? event.currentTarget.dataset.resumeLabel : event.currentTarget.dataset.pauseLabel;
+});
+
+const metricsStream = openStream("/ws/metrics", { since: state.seq.metrics });
+metricsStream.on("performance", (message) => {
   const at = Date.parse(message.timestamp);
   updateCards(message.data, at);
   extendCharts(message.data, at);
-}
-
-document.querySelectorAll(".chart[data-metric]").forEach(makeChart);
-if (state) extendCharts(state.snapshot, Date.parse(state.snapshot_at));
-window.addEventListener("resize", () => charts.forEach(({ chart }) => chart.resize()));
-document.addEventListener("opsconsole:theme", () => {
-  for (const [metric, entry] of charts) {
-    entry.chart.dispose();
-    entry.chart = echarts.init(entry.element, chartTheme());
-    entry.chart.setOption(lineOption(entry.element.dataset.label, entry.points));
-    charts.set(metric, entry);
-  }
 });
 
-const stream = openStream("/ws/metrics");
-stream.on("performance", onPerformance);
-window.opsconsoleDashboard = { charts, stream };
+const alertsStream = openStream("/ws/alerts", {
+  since: state.seq.alerts,
+  pollUrl: "/api/v1/stats/",
+  onPoll: (stats) => {
+    document.getElementById("incident-count").textContent = stats.open_incidents;
+    showSummary(stats.alerts);
+  },
+  onResync: refreshCounts,
+});
+alertsStream.on("alert_summary", (message) => showSummary(message.data));
+alertsStream.on("alert", (message) => {
+  const alert = message.data;
+  logEvent(message, `${alert.status}: ${alert.title} (${alert.source})`, alert.severity);
+});
+alertsStream.on("incident", (message) => {
+  const incident = message.data;
+  logEvent(message, `incident #${incident.id} ${incident.status}: ${incident.title}`, incident.severity);
+  refreshCounts();
+});
+window.opsconsoleDashboard = { charts, streams: [metricsStream, alertsStream] };

@@ -26,7 +26,10 @@ export class RealtimeClient {
     this.options = { pollIntervalMs: 30000, ...options };
     this.handlers = new Map();
     this.outbox = [];
-    this.lastSeq = null;
+    // The seq the page's server-rendered state is current to: events after it
+    // are replayed on the first connection, so nothing published between the
+    // render and the socket opening is lost.
+    this.lastSeq = typeof options.since === "number" ? options.since : null;
     this.attempt = 0;
     this.socket = null;
     this.closedByPage = false;

@@ -1,0 +1,52 @@
+"""The alert centre and incident pages: server-rendered first paint, then live."""
+
+from django.shortcuts import get_object_or_404, render
+
+from accounts.access import staff_required
+from alerts import incidents as incident_services
+from alerts.api.serializers import AlertSerializer, IncidentSerializer, TimelineEntrySerializer
+from alerts.models import Alert, AlertStatus, Incident, IncidentStatus
+from alerts.services import alert_summary
+from realtime.replay import replay_buffer
+from realtime.topics import ALERTS
+
+FIRST_PAINT_ROWS = 200
+
+
+def stream_position():
+    """Read before the data it goes with: the page resumes from here, so it misses nothing."""
+    return replay_buffer().latest_seq(ALERTS)
+
+
+@staff_required
+def alert_centre(request):
+    seq = stream_position()
+    unresolved = Alert.objects.exclude(status=AlertStatus.RESOLVED).order_by("-last_seen_at", "-id")[:FIRST_PAINT_ROWS]
+    recent_resolved = Alert.objects.filter(status=AlertStatus.RESOLVED).order_by("-last_seen_at", "-id")[:50]
+    state = {
+        "alerts": AlertSerializer([*unresolved, *recent_resolved], many=True).data,
+        "summary": alert_summary(),
+        "seq": seq,
+    }
+    return render(request, "alerts/alert_centre.html", {"state": state})
+
+
+@staff_required
+def incident_list(request):
+    seq = stream_position()
+    rows = Incident.objects.select_related("commander").prefetch_related("alerts").order_by("-opened_at", "-id")[:200]
+    state = {"incidents": IncidentSerializer(rows, many=True).data, "seq": seq}
+    return render(request, "alerts/incident_list.html", {"state": state, "statuses": IncidentStatus.choices})
+
+
+@staff_required
+def incident_detail(request, incident_id):
+    seq = stream_position()
+    incident = get_object_or_404(Incident.objects.select_related("commander").prefetch_related("alerts"), pk=incident_id)
+    state = {
+        "incident": IncidentSerializer(incident).data,
+        "alerts": AlertSerializer(incident.alerts.order_by("-last_seen_at"), many=True).data,
+        "timeline": TimelineEntrySerializer(incident_services.timeline(incident.pk), many=True).data,
+        "seq": seq,
+    }
+    return render(request, "alerts/incident_detail.html", {"state": state, "incident": incident, "statuses": IncidentStatus.choices})

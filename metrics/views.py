@@ -1,0 +1,17 @@
+"""The metrics explorer page."""
+
+from django.shortcuts import render
+
+from accounts.access import staff_required
+from metrics.models import Series
+from realtime.replay import replay_buffer
+from realtime.topics import METRICS
+
+
+@staff_required
+def explorer(request):
+    seq = replay_buffer().latest_seq(METRICS)
+    series = Series.objects.order_by("name", "tags_key").values("name", "tags")
+    names = sorted({row["name"] for row in series})
+    hosts = sorted({row["tags"].get("host") for row in series if row["tags"].get("host")})
+    return render(request, "metrics/explorer.html", {"state": {"names": names, "hosts": hosts, "seq": seq}})

@@ -1,0 +1,139 @@
+// The alert centre: a table that follows /ws/alerts, with acknowledge / resolve and "open incident".
+import { openStream, pageState } from "./console.js";
+import { api, el, flash, keepTimesFresh, timeAgo } from "./ui.js";
+
+const state = pageState("alerts-state");
+const alerts = new Map(state.alerts.map((alert) => [alert.id, alert]));
+const selected = new Set();
+const table = document.querySelector("#alert-table tbody");
+const filters = document.getElementById("alert-filters");
+const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
+
+function matches(alert) {
+  const { status, severity, search } = Object.fromEntries(new FormData(filters));
+  if (status === "active" && alert.status === "resolved") return false;
+  if (status && status !== "active" && alert.status !== status) return false;
+  if (severity && alert.severity !== severity) return false;
+  const needle = (search || "").trim().toLowerCase();
+  return !needle || `${alert.title} ${alert.source} ${alert.message}`.toLowerCase().includes(needle);
+}
+
+function actionButtons(alert) {
+  const buttons = [];
+  if (alert.status === "firing") {
+    buttons.push(el("button", { type: "button", class: "action", dataset: { action: "acknowledge", id: alert.id } }, "Acknowledge"));
+  }
+  if (alert.status !== "resolved") {
+    buttons.push(el("button", { type: "button", class: "action", dataset: { action: "resolve", id: alert.id } }, "Resolve"));
+  }
+  return buttons;
+}
+
+function row(alert) {
+  const labels = Object.entries(alert.labels || {}).map(([key, value]) => el("code", {}, `${key}=${value}`));
+  return el("tr", { id: `alert-${alert.id}`, class: alert.status, dataset: { status: alert.status } },
+    el("td", {}, alert.status === "resolved" ? "" : el("input", {
+      type: "checkbox", "aria-label": `select alert ${alert.id}`, checked: selected.has(alert.id), dataset: { select: alert.id },
+    })),
+    el("td", {}, el("span", { class: `sev ${alert.severity}` }, alert.severity)),
+    el("td", {}, el("span", { class: `status ${alert.status}` }, alert.status), alert.silenced ? " 🔕" : ""),
+    el("td", { class: "title" }, el("strong", {}, alert.title), alert.message ? el("div", { class: "muted" }, alert.message) : null,
+      el("div", { class: "labels" }, labels),
+      alert.incident ? el("a", { href: `/incidents/${alert.incident}/` }, `incident #${alert.incident}`) : null),
+    el("td", {}, alert.source, el("div", { class: "muted" }, alert.category)),
+    el("td", {}, el("time", { datetime: alert.last_seen_at, "data-relative": true, title: alert.last_seen_at }, timeAgo(alert.last_seen_at))),
+    el("td", {}, String(alert.occurrences)),
+    el("td", {}, actionButtons(alert)),
+  );
+}
+
+function sortKey(alert) {
+  return [alert.status === "resolved" ? 1 : 0, SEVERITY_RANK[alert.severity] ?? 3, -Date.parse(alert.last_seen_at)];
+}
+
+function compare(a, b) {
+  const [x, y] = [sortKey(a), sortKey(b)];
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return b.id - a.id;
+}
+
+function render() {
+  const visible = [...alerts.values()].filter(matches).sort(compare);
+  table.replaceChildren(...visible.map(row));
+  document.getElementById("no-alerts").hidden = visible.length > 0;
+  document.getElementById("open-incident").disabled = selected.size === 0;
+}
+
+function upsert(alert, fresh = false) {
+  alerts.set(alert.id, alert);
+  if (alert.status === "resolved") selected.delete(alert.id);
+  render();
+  if (fresh) document.getElementById(`alert-${alert.id}`)?.classList.add("fresh");
+}
+
+async function act(action, id) {
+  let body;
+  if (action === "resolve") {
+    const dialog = document.getElementById("resolve-dialog");
+    document.getElementById("resolve-title").textContent = alerts.get(id).title;
+    document.getElementById("resolution").value = "";
+    dialog.showModal();
+    const choice = await new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
+    if (choice !== "confirm") return;
+    body = { resolution: document.getElementById("resolution").value };
+  }
+  try {
+    upsert(await api("POST", `/api/v1/alerts/${id}/${action}/`, body ?? {}));
+  } catch (error) {
+    flash(error.message);
+  }
+}
+
+async function openIncident() {
+  const dialog = document.getElementById("incident-dialog");
+  const first = alerts.get([...selected][0]);
+  document.getElementById("incident-title").value = first ? first.title : "";
+  dialog.showModal();
+  const choice = await new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
+  if (choice !== "confirm") return;
+  try {
+    const incident = await api("POST", "/api/v1/incidents/", {
+      title: document.getElementById("incident-title").value,
+      severity: document.getElementById("incident-severity").value,
+      alerts: [...selected],
+    });
+    location.assign(`/incidents/${incident.id}/`);
+  } catch (error) {
+    flash(error.message);
+  }
+}
+
+table.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (button) act(button.dataset.action, Number(button.dataset.id));
+});
+table.addEventListener("change", (event) => {
+  const box = event.target.closest("input[data-select]");
+  if (!box) return;
+  const id = Number(box.dataset.select);
+  if (box.checked) selected.add(id); else selected.delete(id);
+  document.getElementById("open-incident").disabled = selected.size === 0;
+});
+filters.addEventListener("input", render);
+filters.addEventListener("submit", (event) => event.preventDefault());
+document.getElementById("open-incident").addEventListener("click", openIncident);
+
+async function reload() {
+  takePage(await api("GET", "/api/v1/alerts/?page_size=250"));
+}
+
+render();
+keepTimesFresh();
+function takePage(page) {
+  for (const alert of page.results) alerts.set(alert.id, alert);
+  render();
+}
+
+const stream = openStream("/ws/alerts", { since: state.seq, pollUrl: "/api/v1/alerts/?page_size=250", onPoll: takePage, onResync: reload });
+stream.on("alert", (message) => upsert(message.data, true));
+window.opsconsoleAlerts = { alerts, stream };

@@ -1,0 +1,85 @@
+// The metrics explorer: history from the query API, extended live by `metrics` pushes.
+import { chartTheme, openStream, pageState } from "./console.js";
+import { api, el, flash } from "./ui.js";
+
+const state = pageState("explorer-state");
+const form = document.getElementById("explorer-form");
+const chartElement = document.getElementById("explorer-chart");
+let minutes = 60;
+let shown = []; // [{key, name, tags, points}]
+
+const seriesKey = (series) => `${series.name}|${JSON.stringify(Object.entries(series.tags).sort())}`;
+const label = (series) => Object.entries(series.tags).map(([k, v]) => `${k}=${v}`).join(", ") || series.name;
+
+function option() {
+  return {
+    animation: false,
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 56, right: 24, top: 36, bottom: 64 },
+    tooltip: { trigger: "axis" },
+    xAxis: { type: "time" },
+    yAxis: { type: "value", scale: true },
+    dataZoom: [{ type: "inside" }, { type: "slider", height: 20, bottom: 12 }],
+    series: shown.map((series) => ({ name: label(series), type: "line", showSymbol: false, data: series.points })),
+  };
+}
+
+async function load() {
+  const { name, host, agg } = Object.fromEntries(new FormData(form));
+  if (!name) {
+    document.getElementById("no-series").hidden = false;
+    return;
+  }
+  const end = Date.now() / 1000;
+  const params = new URLSearchParams({ name, agg, start: String(end - minutes * 60), end: String(end) });
+  if (host) params.append("tag", `host:${host}`);
+  try {
+    const answer = await api("GET", `/api/v1/metrics/query/?${params}`);
+    shown = answer.series.map((series) => ({ ...series, key: seriesKey(series), points: series.points.map(([t, v]) => [t * 1000, v]) }));
+    document.getElementById("no-series").hidden = shown.length > 0;
+    chart.setOption(option(), { notMerge: true });
+  } catch (error) {
+    flash(error.message);
+  }
+}
+
+function extend(message) {
+  const { name, host } = Object.fromEntries(new FormData(form));
+  let changed = false;
+  for (const latest of message.data.series) {
+    if (latest.name !== name || (host && latest.tags.host !== host) || latest.value === null) continue;
+    const series = shown.find((item) => item.key === seriesKey(latest));
+    if (!series) continue;
+    const at = Date.parse(latest.timestamp);
+    if (series.points.length && series.points[series.points.length - 1][0] >= at) continue;
+    series.points.push([at, latest.value]);
+    changed = true;
+  }
+  if (changed) chart.setOption({ series: shown.map((series) => ({ data: series.points })) });
+}
+
+let chart = echarts.init(chartElement, chartTheme());
+chart.setOption(option()); // axes at once, even before (or without) data
+const names = document.getElementById("metric-name");
+names.replaceChildren(...state.names.map((name) => el("option", { value: name, selected: name === "cpu_percent" }, name)));
+document.getElementById("metric-host").append(...state.hosts.map((host) => el("option", { value: host }, host)));
+form.addEventListener("change", load);
+document.getElementById("ranges").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-minutes]");
+  if (!button) return;
+  minutes = Number(button.dataset.minutes);
+  for (const other of document.querySelectorAll("#ranges button")) other.setAttribute("aria-pressed", String(other === button));
+  load();
+});
+window.addEventListener("resize", () => chart.resize());
+document.addEventListener("opsconsole:theme", () => {
+  chart.dispose();
+  chart = echarts.init(chartElement, chartTheme());
+  chart.setOption(option());
+});
+
+load();
+const stream = openStream("/ws/metrics", { since: state.seq, onResync: load });
+stream.subscribe(["metrics"]);
+stream.on("metrics", extend);
+window.opsconsoleExplorer = { get shown() { return shown; }, stream };

@@ -1,0 +1,80 @@
+// One incident: status buttons, notes, and a timeline that grows live.
+import { openStream, pageState } from "./console.js";
+import { api, el, flash, keepTimesFresh, timeAgo } from "./ui.js";
+
+const state = pageState("incident-state");
+const incidentId = state.incident.id;
+const seen = new Set();
+
+function entry(item) {
+  return el("li", { id: `event-${item.id}` },
+    el("span", { class: "kind" }, item.kind), " · ", el("span", { class: "muted" }, item.actor), " · ",
+    el("time", { datetime: item.at, "data-relative": true, title: item.at }, timeAgo(item.at)),
+    item.text ? el("div", {}, item.text) : null);
+}
+
+function addEntries(items) {
+  const list = document.getElementById("timeline");
+  for (const item of items) {
+    if (seen.has(item.id)) continue;
+    seen.add(item.id);
+    list.prepend(entry(item));
+  }
+}
+
+function showIncident(incident) {
+  document.getElementById("incident-title").textContent = incident.title;
+  const badge = document.getElementById("incident-status");
+  badge.textContent = incident.status;
+  badge.className = `status ${incident.status}`;
+  for (const button of document.querySelectorAll("#status-buttons button")) {
+    button.disabled = incident.status === "resolved" || button.dataset.status === incident.status;
+  }
+}
+
+function showAlerts(alerts) {
+  document.getElementById("incident-alerts").replaceChildren(...alerts.map((alert) =>
+    el("li", { class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, alert.status), " ", alert.title)));
+}
+
+async function refresh() {
+  addEntries(await api("GET", `/api/v1/incidents/${incidentId}/timeline/`));
+  const page = await api("GET", `/api/v1/alerts/?incident=${incidentId}&page_size=200`);
+  showAlerts(page.results);
+}
+
+document.getElementById("status-buttons").addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-status]");
+  if (!button) return;
+  try {
+    showIncident(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { status: button.dataset.status }));
+    await refresh();
+  } catch (error) {
+    flash(error.message);
+  }
+});
+
+document.getElementById("note-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = document.getElementById("note");
+  try {
+    addEntries([await api("POST", `/api/v1/incidents/${incidentId}/notes/`, { text: text.value })]);
+    text.value = "";
+  } catch (error) {
+    flash(error.message);
+  }
+});
+
+showIncident(state.incident);
+showAlerts(state.alerts);
+addEntries(state.timeline);
+keepTimesFresh();
+const stream = openStream("/ws/alerts", { since: state.seq, onResync: refresh });
+stream.on("incident", (message) => {
+  if (message.data.id !== incidentId) return;
+  showIncident(message.data);
+  refresh();
+});
+stream.on("alert", (message) => {
+  if (message.data.incident === incidentId) refresh();
+});

@@ -1,0 +1,41 @@
+// The incident list: opens incidents and follows `incident` events.
+import { openStream, pageState } from "./console.js";
+import { api, el, flash, keepTimesFresh, timeAgo } from "./ui.js";
+
+const state = pageState("incidents-state");
+const incidents = new Map(state.incidents.map((incident) => [incident.id, incident]));
+const table = document.querySelector("#incident-table tbody");
+
+function render() {
+  const rows = [...incidents.values()].sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at)).map((incident) =>
+    el("tr", { id: `incident-${incident.id}`, class: incident.status },
+      el("td", {}, el("a", { href: `/incidents/${incident.id}/` }, `#${incident.id}`)),
+      el("td", {}, el("span", { class: `sev ${incident.severity}` }, incident.severity)),
+      el("td", {}, el("span", { class: `status ${incident.status}` }, incident.status)),
+      el("td", { class: "title" }, el("a", { href: `/incidents/${incident.id}/` }, incident.title)),
+      el("td", {}, incident.commander || "—"),
+      el("td", {}, String(incident.alerts.length)),
+      el("td", {}, el("time", { datetime: incident.opened_at, "data-relative": true }, timeAgo(incident.opened_at)))));
+  table.replaceChildren(...rows);
+  document.getElementById("no-incidents").hidden = rows.length > 0;
+}
+
+document.getElementById("new-incident").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = Object.fromEntries(new FormData(event.currentTarget));
+  try {
+    const incident = await api("POST", "/api/v1/incidents/", { title: form.title, severity: form.severity });
+    location.assign(`/incidents/${incident.id}/`);
+  } catch (error) {
+    flash(error.message);
+  }
+});
+
+render();
+keepTimesFresh();
+const stream = openStream("/ws/alerts", { since: state.seq, onResync: () => location.reload() });
+stream.subscribe(["incident"]);
+stream.on("incident", (message) => {
+  incidents.set(message.data.id, message.data);
+  render();
+});

@@ -1,0 +1,66 @@
+// Small helpers every page uses: safe element building, REST calls with CSRF, times.
+
+/** Builds an element; children are nodes or text (always inserted as text, never as HTML). */
+export function el(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") element.className = value;
+    else if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else element.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+/** Calls the REST API with the session and CSRF token; rejects with the server's JSON reason. */
+export async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const reason = data && (data.detail || Object.entries(data).map(([k, v]) => `${k}: ${v}`).join("; "));
+    throw new Error(reason || `${response.status} ${response.statusText}`);
+  }
+  return data;
+}
+
+const UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+const relative = new Intl.RelativeTimeFormat(document.documentElement.lang || "en", { numeric: "auto" });
+
+export function timeAgo(iso) {
+  if (!iso) return "";
+  const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size || unit === "second") return relative.format(Math.round(seconds / size), unit);
+  }
+  return "";
+}
+
+/** Re-renders every <time data-relative> each 15 s so "2 minutes ago" stays true. */
+export function keepTimesFresh(root = document) {
+  const refresh = () => root.querySelectorAll("time[data-relative]").forEach((node) => { node.textContent = timeAgo(node.dateTime); });
+  refresh();
+  setInterval(refresh, 15000);
+}
+
+export function flash(message, kind = "error") {
+  const box = document.getElementById("flash");
+  if (!box) return;
+  box.replaceChildren(el("p", { class: `flash ${kind}`, role: "alert" }, message));
+  setTimeout(() => box.replaceChildren(), 6000);
+}
