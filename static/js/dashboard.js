@@ -28,7 +28,9 @@ function pieOption() {
     tooltip: { trigger: "item" },
     legend: { bottom: 0 },
     series: [{
-      type: "pie", radius: ["40%", "70%"], label: { formatter: "{b}: {c}" },
+      type: "pie", radius: ["40%", "70%"],
+      // Counts inside the ring: outside labels of empty slices would pile up on each other.
+      label: { position: "inside", formatter: (slice) => (slice.value ? String(slice.value) : ""), color: "#fff", fontWeight: "bold" },
       data: Object.keys(STATUS_COLOURS).map((status) => ({
         name: labels[status], value: summary.by_status[status] || 0, itemStyle: { color: STATUS_COLOURS[status] },
       })),
