@@ -206,3 +206,18 @@ class AlertEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} by {self.actor}"
+
+
+class RuleState(models.Model):
+    """Where one rule stands on one series: since when its condition has held.
+
+    Kept between evaluations so ``for_seconds`` can be honoured across cycles
+    and processes.
+    """
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="states")
+    series = models.ForeignKey("metrics.Series", on_delete=models.CASCADE, related_name="+")
+    pending_since = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "series"], name="one_state_per_rule_and_series")]
