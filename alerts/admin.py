@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 
 from alerts import incidents, services
-from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, Incident, Silence
+from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, Delivery, Incident, NotificationChannel, Silence
 
 
 @admin.register(Alert)
@@ -107,3 +107,24 @@ class SilenceAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = services.actor_name(request.user)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "url", "severities", "categories", "enabled")
+    list_filter = ("kind", "enabled")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only, for finding out why someone was not paged."""
+
+    list_display = ("created_at", "channel", "event", "status", "attempts", "response_code", "last_error", "sent_at")
+    list_filter = ("status", "channel")
+    readonly_fields = [field.name for field in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

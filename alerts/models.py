@@ -221,3 +221,56 @@ class RuleState(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "series"], name="one_state_per_rule_and_series")]
+
+
+class NotificationChannel(models.Model):
+    """Where alert changes are sent: a webhook or e-mail, routed by severity and category."""
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook"
+        EMAIL = "email"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    url = models.URLField(blank=True, help_text="Webhook: where the JSON is POSTed.")
+    secret = models.CharField(max_length=200, blank=True, help_text="Webhook: key of the HMAC-SHA256 signature header.")
+    emails = models.TextField(blank=True, help_text="E-mail: addresses, one per line or comma-separated.")
+    severities = models.JSONField(default=list, blank=True, help_text="Only these severities; empty: all.")
+    categories = models.JSONField(default=list, blank=True, help_text="Only these categories; empty: all.")
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.kind})"
+
+    def routes(self, severity, category):
+        return (not self.severities or severity in self.severities) and (not self.categories or category in self.categories)
+
+    def recipients(self):
+        return [address.strip() for address in self.emails.replace(",", "\n").splitlines() if address.strip()]
+
+
+class Delivery(models.Model):
+    """One notification to one channel, and how sending it went."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=30)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]

@@ -40,17 +40,24 @@ def fingerprint_for(source, category, labels):
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def publish_alert(alert):
-    """Push ``alert`` to ``/ws/alerts`` once the current transaction commits.
+NOTIFIED_KINDS = {EventKind.ALERT_FIRED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED}
 
-    A silenced alert is stored but never pushed as firing: its firing and
-    updates stay quiet, while acknowledging or resolving it is still news.
+
+def publish_alert(alert, kind):
+    """Push ``alert`` to ``/ws/alerts`` once the current transaction commits, and queue its notifications.
+
+    A silenced alert is stored but never pushed as firing nor notified: its
+    firing and updates stay quiet, while acknowledging or resolving it is
+    still news on the sockets.
     """
     if alert.silenced and alert.status == AlertStatus.FIRING:
         return
     from alerts.api.serializers import AlertSerializer
+    from alerts.notifications import queue_for
 
     payload = AlertSerializer(alert).data
+    if kind in NOTIFIED_KINDS:
+        queue_for(payload, kind)
     transaction.on_commit(lambda: publish(ALERTS, "alert", payload))
 
 
@@ -109,14 +116,14 @@ def _raise_or_update(fingerprint, fields, starts_at, actor):
         existing.last_seen_at = now
         existing.save()
         _record(EventKind.ALERT_UPDATED, existing, actor, data={"occurrences": existing.occurrences, "value": existing.value})
-        publish_alert(existing)
+        publish_alert(existing, EventKind.ALERT_UPDATED)
         return existing, False
     alert = Alert.objects.create(
         fingerprint=fingerprint, starts_at=starts_at or now, last_seen_at=now,
         silenced=is_silenced(fields["labels"], now), **fields,
     )
     _record(EventKind.ALERT_FIRED, alert, actor, text=alert.title, data={"severity": alert.severity, "value": alert.value})
-    publish_alert(alert)
+    publish_alert(alert, EventKind.ALERT_FIRED)
     return alert, True
 
 
@@ -135,7 +142,7 @@ def acknowledge(alert_id, actor):
     alert.acknowledged_by = actor
     alert.save()
     _record(EventKind.ALERT_ACKNOWLEDGED, alert, actor)
-    publish_alert(alert)
+    publish_alert(alert, EventKind.ALERT_ACKNOWLEDGED)
     return alert
 
 
@@ -155,7 +162,7 @@ def resolve(alert_id, actor, resolution=""):
     alert.resolution = resolution
     alert.save()
     _record(EventKind.ALERT_RESOLVED, alert, actor, text=resolution)
-    publish_alert(alert)
+    publish_alert(alert, EventKind.ALERT_RESOLVED)
     return alert
 
 
@@ -184,7 +191,7 @@ def edit_alert(alert_id, actor, changes):
             setattr(alert, name, value)
         alert.save()
         _record(EventKind.ALERT_EDITED, alert, actor, data={"fields": sorted(edited)})
-        publish_alert(alert)
+        publish_alert(alert, EventKind.ALERT_EDITED)
     return alert
 
 

@@ -250,6 +250,7 @@ else:
 OPSCONSOLE_COLLECT_INTERVAL = env_float("OPSCONSOLE_COLLECT_INTERVAL", 5.0, minimum=0.1)
 OPSCONSOLE_METRICS_BROADCAST_INTERVAL = env_float("OPSCONSOLE_METRICS_BROADCAST_INTERVAL", 10.0, minimum=0.1)
 OPSCONSOLE_RULES_INTERVAL = env_float("OPSCONSOLE_RULES_INTERVAL", 10.0, minimum=0.1)
+OPSCONSOLE_NOTIFY_INTERVAL = env_float("OPSCONSOLE_NOTIFY_INTERVAL", 5.0, minimum=0.1)
 OPSCONSOLE_SUMMARY_INTERVAL = env_float("OPSCONSOLE_SUMMARY_INTERVAL", 5.0, minimum=0.1)
 OPSCONSOLE_RETENTION_INTERVAL = env_float("OPSCONSOLE_RETENTION_INTERVAL", 3600.0, minimum=1)
 OPSCONSOLE_RETENTION_DAYS = env_int("OPSCONSOLE_RETENTION_DAYS", 7, minimum=1)
@@ -257,6 +258,16 @@ OPSCONSOLE_STALE_SECONDS = env_int("OPSCONSOLE_STALE_SECONDS", 300, minimum=1)
 # Events kept per topic for `resume`: at least 5 minutes and 1,000 events, at most this many.
 OPSCONSOLE_REPLAY_MAX_EVENTS = env_int("OPSCONSOLE_REPLAY_MAX_EVENTS", 50_000, minimum=1000)
 OPSCONSOLE_HOSTNAME = env_str("OPSCONSOLE_HOSTNAME") or None  # None: socket.gethostname()
+
+# --- E-mail (notification channels of kind "email") -------------------------------
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "opsconsole@localhost")
 
 # --- Logging ------------------------------------------------------------------------
 

@@ -1,0 +1,120 @@
+"""Notifications: routed, signed, retried with backoff, logged; silenced alerts notify nobody."""
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from alerts.models import Delivery, NotificationChannel, Silence
+from alerts.notifications import SIGNATURE_HEADER, deliver_notifications
+from alerts.tests.factories import make_alert
+from alerts import services
+
+pytestmark = pytest.mark.django_db
+
+
+class FlakyReceiver:
+    """A local webhook receiver that answers 503 ``failures`` times, then 200, recording what it got."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.received = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), body))
+                code = 503 if len(receiver.received) <= receiver.failures else 200
+                self.send_response(code)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver():
+    flaky = FlakyReceiver(failures=2)
+    yield flaky
+    flaky.close()
+
+
+def test_a_webhook_is_retried_with_backoff_until_it_succeeds_with_a_valid_signature(receiver):
+    NotificationChannel.objects.create(name="hook", kind="webhook", url=receiver.url, secret="s3cret")
+    alert = make_alert(title="Database down", severity="critical")
+    now = timezone.now()
+    assert deliver_notifications(now=now) == {"pending": 1}
+    delivery = Delivery.objects.get()
+    assert delivery.attempts == 1 and delivery.last_error == "HTTP 503"
+    assert deliver_notifications(now=now) == {}  # not due yet: backing off
+    assert deliver_notifications(now=delivery.next_attempt_at) == {"pending": 1}
+    later = Delivery.objects.get().next_attempt_at
+    assert later - delivery.next_attempt_at > delivery.next_attempt_at - now  # the wait grows
+    assert deliver_notifications(now=later) == {"sent": 1}
+    delivery = Delivery.objects.get()
+    assert delivery.status == "sent" and delivery.attempts == 3 and delivery.response_code == 200
+    headers, body = receiver.received[-1]
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers[SIGNATURE_HEADER] == expected
+    payload = json.loads(body)
+    assert payload["event"] == "alert.fired" and payload["alert"]["id"] == alert.pk
+
+
+def test_channels_route_by_severity_and_category(receiver):
+    NotificationChannel.objects.create(name="critical cpu", kind="webhook", url=receiver.url, severities=["critical"], categories=["cpu"])
+    make_alert(severity="warning", category="cpu")
+    make_alert(severity="critical", category="disk")
+    make_alert(severity="critical", category="cpu")
+    assert Delivery.objects.count() == 1
+
+
+def test_acknowledge_and_resolve_notify_but_repeats_do_not():
+    NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com, lead@example.com")
+    alert = make_alert(source="s", labels={"a": "1"})
+    make_alert(source="s", labels={"a": "1"})  # the same alert again: an update, not news
+    services.acknowledge(alert.pk, "alice")
+    services.resolve(alert.pk, "alice", "fixed")
+    assert list(Delivery.objects.order_by("id").values_list("event", flat=True)) == ["alert.fired", "alert.acknowledged", "alert.resolved"]
+    deliver_notifications()
+    assert len(mail.outbox) == 3
+    assert mail.outbox[0].to == ["oncall@example.com", "lead@example.com"]
+    assert mail.outbox[0].subject.startswith("[warning] firing:")
+
+
+def test_a_silenced_alert_is_stored_but_notifies_nobody():
+    NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com")
+    Silence.objects.create(matchers={"host": "web-9"}, ends_at=timezone.now() + timedelta(hours=1), comment="maint", created_by="alice")
+    alert = make_alert(labels={"host": "web-9"})
+    assert alert.silenced and Delivery.objects.count() == 0
+
+
+def test_a_client_error_is_not_retried(receiver):
+    receiver.failures = 0
+    channel = NotificationChannel.objects.create(name="bad", kind="webhook", url=receiver.url + "/../nowhere")
+    receiver.server.RequestHandlerClass.do_POST = lambda handler: (handler.send_response(404), handler.end_headers())
+    make_alert()
+    assert deliver_notifications() == {"failed": 1}
+    assert Delivery.objects.get(channel=channel).last_error == "HTTP 404"
+
+
+def test_two_workers_never_send_the_same_delivery(receiver):
+    receiver.failures = 0
+    NotificationChannel.objects.create(name="hook", kind="webhook", url=receiver.url)
+    make_alert()
+    first, second = deliver_notifications(), deliver_notifications()
+    assert first == {"sent": 1} and second == {}
+    assert len(receiver.received) == 1
