@@ -151,6 +151,8 @@ class EventKind(models.TextChoices):
     ALERT_RESOLVED = "alert.resolved"
     ALERT_EDITED = "alert.edited"
     ALERT_DELETED = "alert.deleted"
+    ALERT_SILENCED = "alert.silenced"
+    ALERT_UNSILENCED = "alert.unsilenced"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_UPDATED = "incident.updated"
     INCIDENT_STATUS_CHANGED = "incident.status_changed"

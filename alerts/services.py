@@ -40,17 +40,17 @@ def fingerprint_for(source, category, labels):
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-NOTIFIED_KINDS = {EventKind.ALERT_FIRED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED}
+NOTIFIED_KINDS = {EventKind.ALERT_FIRED, EventKind.ALERT_UNSILENCED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED}
 
 
 def publish_alert(alert, kind):
     """Push ``alert`` to ``/ws/alerts`` once the current transaction commits, and queue its notifications.
 
     A silenced alert is stored but never pushed as firing nor notified: its
-    firing and updates stay quiet, while acknowledging or resolving it is
-    still news on the sockets.
+    firing and updates stay quiet, while being silenced, acknowledged or
+    resolved is still news on the sockets.
     """
-    if alert.silenced and alert.status == AlertStatus.FIRING:
+    if alert.silenced and alert.status == AlertStatus.FIRING and kind != EventKind.ALERT_SILENCED:
         return
     from alerts.api.serializers import AlertSerializer
     from alerts.notifications import queue_for
@@ -65,13 +65,44 @@ def _record(kind, alert, actor, text="", data=None):
     AlertEvent.objects.create(kind=kind, alert=alert, incident_id=alert.incident_id, actor=actor, text=text, data=data or {})
 
 
+def _active_silences(at):
+    return [silence.matchers for silence in Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).only("matchers")]
+
+
+def _silenced_by(matchers_list, labels):
+    return any(all(labels.get(key) == value for key, value in matchers.items()) for matchers in matchers_list)
+
+
 def is_silenced(labels, at=None):
     """True when an active silence's matchers are all present, exactly, in ``labels``."""
-    at = at or timezone.now()
-    for silence in Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).only("matchers"):
-        if all(labels.get(key) == value for key, value in silence.matchers.items()):
-            return True
-    return False
+    return _silenced_by(_active_silences(at or timezone.now()), labels)
+
+
+def apply_silences(now=None):
+    """The periodic job that keeps ``silenced`` true to the silences in force.
+
+    A new silence quiets unresolved alerts it matches; when a silence ends (or
+    is deleted) its still-firing alerts are pushed and notified as firing.
+    """
+    now = now or timezone.now()
+    matchers_list = _active_silences(now)
+    changed = {"silenced": 0, "unsilenced": 0}
+    unresolved = Alert.objects.exclude(status=AlertStatus.RESOLVED).only("id", "labels", "silenced")
+    for alert in unresolved:
+        should = _silenced_by(matchers_list, alert.labels)
+        if should == alert.silenced:
+            continue
+        with transaction.atomic():
+            locked = Alert.objects.select_for_update().get(pk=alert.pk)
+            if locked.status == AlertStatus.RESOLVED or locked.silenced == should:
+                continue
+            locked.silenced = should
+            locked.save(update_fields=["silenced", "updated_at"])
+            kind = EventKind.ALERT_SILENCED if should else EventKind.ALERT_UNSILENCED
+            _record(kind, locked, SYSTEM_ACTOR)
+            publish_alert(locked, kind)  # silenced: pages quiet it; unsilenced: it fires now
+        changed["silenced" if should else "unsilenced"] += 1
+    return changed
 
 
 def raise_alert(*, source, title, category="custom", severity=Severity.WARNING, message="", value=None,

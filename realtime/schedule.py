@@ -34,6 +34,7 @@ JOBS = (
     Job("collect-host-metrics", "metrics.collector.collect_host_metrics", "OPSCONSOLE_COLLECT_INTERVAL"),
     Job("broadcast-metrics", "metrics.services.broadcast_latest", "OPSCONSOLE_METRICS_BROADCAST_INTERVAL"),
     Job("evaluate-alert-rules", "alerts.rules.evaluate_rules", "OPSCONSOLE_RULES_INTERVAL"),
+    Job("apply-silences", "alerts.services.apply_silences", "OPSCONSOLE_RULES_INTERVAL"),
     Job("deliver-notifications", "alerts.notifications.deliver_notifications", "OPSCONSOLE_NOTIFY_INTERVAL"),
     Job("broadcast-alert-summary", "alerts.services.broadcast_alert_summary", "OPSCONSOLE_SUMMARY_INTERVAL"),
     Job("retention", "metrics.retention.apply_retention", "OPSCONSOLE_RETENTION_INTERVAL"),

@@ -118,3 +118,27 @@ def test_two_workers_never_send_the_same_delivery(receiver):
     first, second = deliver_notifications(), deliver_notifications()
     assert first == {"sent": 1} and second == {}
     assert len(receiver.received) == 1
+
+
+def test_when_a_silence_ends_its_firing_alerts_are_pushed_and_notified(django_capture_on_commit_callbacks):
+    NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com")
+    silence = Silence.objects.create(matchers={"host": "web-9"}, ends_at=timezone.now() + timedelta(minutes=5), comment="maint", created_by="alice")
+    alert = make_alert(labels={"host": "web-9"})
+    assert alert.silenced and Delivery.objects.count() == 0
+    with django_capture_on_commit_callbacks() as pushes:
+        assert services.apply_silences(now=silence.ends_at + timedelta(seconds=1)) == {"silenced": 0, "unsilenced": 1}
+    alert.refresh_from_db()
+    assert alert.silenced is False and len(pushes) == 1
+    assert list(Delivery.objects.values_list("event", flat=True)) == ["alert.unsilenced"]
+
+
+def test_a_new_silence_quiets_alerts_already_firing(django_capture_on_commit_callbacks):
+    NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com")
+    alert = make_alert(labels={"host": "web-5"})
+    Silence.objects.create(matchers={"host": "web-5"}, ends_at=timezone.now() + timedelta(hours=1), comment="deploy", created_by="bob")
+    with django_capture_on_commit_callbacks() as pushes:
+        assert services.apply_silences() == {"silenced": 1, "unsilenced": 0}
+    alert.refresh_from_db()
+    assert alert.silenced is True
+    assert len(pushes) == 1  # pages learn to quiet it
+    assert list(Delivery.objects.values_list("event", flat=True)) == ["alert.fired"]  # nothing new notified

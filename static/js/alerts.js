@@ -25,6 +25,9 @@ function actionButtons(alert) {
   }
   if (alert.status !== "resolved") {
     buttons.push(el("button", { type: "button", class: "action", dataset: { action: "resolve", id: alert.id } }, "Resolve"));
+    if (!alert.silenced && Object.keys(alert.labels || {}).length) {
+      buttons.push(el("button", { type: "button", class: "action", dataset: { action: "silence", id: alert.id } }, "Silence…"));
+    }
   }
   return buttons;
 }
@@ -71,15 +74,38 @@ function upsert(alert, fresh = false) {
   if (fresh) document.getElementById(`alert-${alert.id}`)?.classList.add("fresh");
 }
 
+function askDialog(dialog) {
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
+}
+
+async function silenceSimilar(id) {
+  const alert = alerts.get(id);
+  const dialog = document.getElementById("silence-dialog");
+  document.getElementById("silence-matchers").replaceChildren(...Object.entries(alert.labels).map(([key, value]) =>
+    el("label", {}, el("input", { type: "checkbox", checked: true, dataset: { key, value } }), ` ${key}=${value}`)));
+  if ((await askDialog(dialog)) !== "confirm") return;
+  const matchers = Object.fromEntries([...dialog.querySelectorAll("#silence-matchers input:checked")].map((box) => [box.dataset.key, box.dataset.value]));
+  const minutes = Number(document.getElementById("silence-duration").value);
+  try {
+    await api("POST", "/api/v1/silences/", {
+      matchers, starts_at: new Date().toISOString(), ends_at: new Date(Date.now() + minutes * 60000).toISOString(),
+      comment: document.getElementById("silence-comment").value,
+    });
+    flash("Silence created; matching alerts go quiet within seconds.", "ok");
+  } catch (error) {
+    flash(error.message);
+  }
+}
+
 async function act(action, id) {
+  if (action === "silence") return silenceSimilar(id);
   let body;
   if (action === "resolve") {
     const dialog = document.getElementById("resolve-dialog");
     document.getElementById("resolve-title").textContent = alerts.get(id).title;
     document.getElementById("resolution").value = "";
-    dialog.showModal();
-    const choice = await new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
-    if (choice !== "confirm") return;
+    if ((await askDialog(dialog)) !== "confirm") return;
     body = { resolution: document.getElementById("resolution").value };
   }
   try {
@@ -93,9 +119,7 @@ async function openIncident() {
   const dialog = document.getElementById("incident-dialog");
   const first = alerts.get([...selected][0]);
   document.getElementById("incident-title").value = first ? first.title : "";
-  dialog.showModal();
-  const choice = await new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
-  if (choice !== "confirm") return;
+  if ((await askDialog(dialog)) !== "confirm") return;
   try {
     const incident = await api("POST", "/api/v1/incidents/", {
       title: document.getElementById("incident-title").value,

@@ -17,7 +17,7 @@ PAGES = [("/", "dashboard", "#chart-cpu canvas"), ("/metrics/", "metrics", "#exp
 
 @pytest.fixture(scope="module", params=["embedded", "services"])
 def console(request):
-    with running_console(request.param, extra_env={"OPSCONSOLE_SUMMARY_INTERVAL": "1"}) as console:
+    with running_console(request.param, extra_env={"OPSCONSOLE_SUMMARY_INTERVAL": "1", "OPSCONSOLE_RULES_INTERVAL": "1"}) as console:
         yield console
 
 
@@ -93,3 +93,17 @@ def test_resolving_asks_for_a_resolution_and_records_it(console, open_page):
     page.click("#resolve-confirm")
     page.wait_for_selector(f"#alert-{alert['id']}", state="detached", timeout=5_000)  # resolved rows leave the default view
     assert rest(console, "GET", f"/api/v1/alerts/{alert['id']}/")["resolution"] == "Renewed the certificate"
+
+
+def test_silence_similar_from_the_alert_centre_quiets_the_alert(console, open_page):
+    page, watch = open_page(console)
+    log_in(page, console, "/alerts/")
+    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    alert = raise_alert(console, "Noisy during maintenance", labels={"host": "maint-1"})
+    page.locator(f"#alert-{alert['id']} button[data-action=silence]").click()
+    page.fill("#silence-comment", "planned maintenance")
+    page.click("#silence-confirm")
+    silences = rest(console, "GET", "/api/v1/silences/")["results"]
+    assert any(silence["matchers"] == {"host": "maint-1"} for silence in silences)
+    page.wait_for_function(f"window.opsconsoleAlerts.alerts.get({alert['id']}).silenced === true", timeout=20_000)
+    assert watch.errors == []
