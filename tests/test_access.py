@@ -43,3 +43,14 @@ def test_unknown_api_paths_answer_json_404(staff_client):
     response = staff_client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_pages_speak_simplified_chinese_when_asked(staff_client):
+    body = staff_client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert "仪表盘" in body and "实时事件" in body
+    assert '<html lang="zh-hans"' in body
+
+
+def test_the_language_switcher_remembers_the_choice(staff_client):
+    staff_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/alerts/"})
+    assert "告警中心" in staff_client.get("/alerts/").content.decode()

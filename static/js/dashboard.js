@@ -13,6 +13,7 @@ let logPaused = false;
 function lineOption(label, points) {
   return {
     animation: false,
+    backgroundColor: "transparent",
     grid: { left: 44, right: 16, top: 16, bottom: 28 },
     tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "" : `${Number(v).toFixed(1)} %`) },
     xAxis: { type: "time" },
@@ -25,6 +26,7 @@ function pieOption() {
   const labels = JSON.parse(document.getElementById("chart-alerts").dataset.labels);
   return {
     animation: false,
+    backgroundColor: "transparent",
     tooltip: { trigger: "item" },
     legend: { bottom: 0 },
     series: [{

@@ -14,6 +14,7 @@ const label = (series) => Object.entries(series.tags).map(([k, v]) => `${k}=${v}
 function option() {
   return {
     animation: false,
+    backgroundColor: "transparent",
     legend: { top: 0, type: "scroll" },
     grid: { left: 56, right: 24, top: 36, bottom: 64 },
     tooltip: { trigger: "axis" },

@@ -4,6 +4,9 @@
   const prefersDark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
   document.documentElement.dataset.theme = stored || (prefersDark ? "dark" : "light");
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.language select").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
     const toggle = document.getElementById("theme-toggle");
     if (!toggle) return;
     toggle.addEventListener("click", function () {
