@@ -1,6 +1,6 @@
 from rest_framework import authentication, exceptions
 
-from accounts.tokens import authenticate_key, key_from_authorization
+from accounts.tokens import authenticate_key, key_from_authorization, record_failure, too_many_failures
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -15,9 +15,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         scheme = header.split(" ", 1)[0].lower()
         if scheme not in ("token", "bearer"):
             return None  # another scheme (e.g. Basic) is not ours to judge
+        address = request.META.get("REMOTE_ADDR", "")
+        wait = too_many_failures(address)
+        if wait:
+            raise exceptions.Throttled(wait, "Too many invalid API tokens from this address; wait a minute.")
         key = key_from_authorization(header)
         token = authenticate_key(key) if key else None
         if token is None:
+            record_failure(address)
             raise exceptions.AuthenticationFailed("Invalid, revoked or malformed API token.")
         return token.user, token
 

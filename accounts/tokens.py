@@ -5,6 +5,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -77,3 +78,28 @@ def key_from_authorization(header):
     if scheme.lower() not in ("token", "bearer") or not key.strip():
         return None
     return key.strip()
+
+
+FAILED_ATTEMPTS_PER_MINUTE = 30
+
+
+def _failures_key(client_address):
+    return f"token-failures:{client_address}"
+
+
+def too_many_failures(client_address):
+    """Seconds to wait when this address guessed wrong too often in the last minute, else 0.
+
+    Keys are 256-bit and cannot be guessed; the limit keeps a broken or
+    hostile script from hammering the database with lookups all the same.
+    """
+    return 60 if cache.get(_failures_key(client_address), 0) >= FAILED_ATTEMPTS_PER_MINUTE else 0
+
+
+def record_failure(client_address):
+    key = _failures_key(client_address)
+    cache.add(key, 0, timeout=60)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=60)

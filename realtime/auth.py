@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import validate_host
 
-from accounts.tokens import authenticate_key, key_from_authorization
+from accounts.tokens import authenticate_key, key_from_authorization, record_failure, too_many_failures
 
 
 def origin_allowed(origin):
@@ -38,9 +38,14 @@ def origin_allowed(origin):
 
 
 @database_sync_to_async
-def _user_for_key(key):
-    token = authenticate_key(key)
-    return token.user if token else None
+def _user_for_key(key, client_address):
+    if too_many_failures(client_address):
+        return None
+    token = authenticate_key(key) if key else None
+    if token is None:
+        record_failure(client_address)
+        return None
+    return token.user
 
 
 class CredentialsMiddleware:
@@ -63,7 +68,8 @@ class CredentialsMiddleware:
         user, failure = AnonymousUser(), None
         if authorization is not None:
             key = key_from_authorization(authorization.decode("latin-1"))
-            found = await _user_for_key(key) if key else None
+            client_address = (scope.get("client") or ("", 0))[0]
+            found = await _user_for_key(key, client_address)
             if found is None:
                 failure = "Invalid, revoked or malformed API token."
             else:

@@ -116,3 +116,23 @@ def test_ensure_admin_creates_one_admin_only_when_no_superuser_exists():
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.filter(is_superuser=True).count() == 1
+
+
+@pytest.fixture
+def clean_failures():
+    from django.core.cache import cache
+
+    key = "token-failures:127.0.0.1"  # the test client's address
+    cache.delete(key)
+    yield lambda: cache.delete(key)
+    cache.delete(key)
+
+
+def test_guessing_tokens_is_throttled_per_address(client, clean_failures):
+    codes = [client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token oc_guess{n:04d}_xxxxxxxx").status_code for n in range(32)]
+    assert codes[:30] == [401] * 30
+    assert codes[30:] == [429, 429]
+    _, key = make_token()
+    assert client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 429  # until the minute passes
+    clean_failures()
+    assert client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
