@@ -50,3 +50,18 @@ async def test_healthz_needs_no_login(async_client, fresh_layers):
     response = await async_client.get("/healthz")
     assert response.status_code in (200, 503)
     assert "checks" in response.json()
+
+
+def test_a_lost_database_is_a_503_json_with_retry_after_on_the_api():
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from opsconsole.middleware import DatabaseUnavailableMiddleware
+
+    middleware = DatabaseUnavailableMiddleware(lambda request: None)
+    response = middleware.process_exception(RequestFactory().get("/api/v1/alerts/"), OperationalError("connection refused"))
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert b"database is unavailable" in response.content
+    page = middleware.process_exception(RequestFactory().get("/alerts/"), OperationalError("gone"))
+    assert page.status_code == 503 and page["Content-Type"].startswith("text/plain")
+    assert middleware.process_exception(RequestFactory().get("/"), ValueError("other")) is None
