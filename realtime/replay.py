@@ -23,6 +23,17 @@ REPLAY_MIN_SECONDS = 300
 REPLAY_MIN_EVENTS = 1000
 
 
+def numbering_start():
+    """Where a new numbering begins: the current time in milliseconds.
+
+    A restarted process (or an emptied Redis) then numbers above every seq
+    it handed out before, so a client resuming from an old seq is seen to
+    have a gap and told to resync, instead of being given the new events as
+    if they followed its old ones.
+    """
+    return int(time.time() * 1000)
+
+
 def max_events():
     return settings.OPSCONSOLE_REPLAY_MAX_EVENTS
 
@@ -30,13 +41,14 @@ def max_events():
 class MemoryReplayBuffer:
     def __init__(self):
         self._lock = threading.Lock()
+        self._start = numbering_start()
         self._seq = {}
         self._events = {}
 
     def append(self, topic, event):
         """Number ``event`` (setting ``meta.seq``) and keep it; returns the seq."""
         with self._lock:
-            seq = self._seq.get(topic, 0) + 1
+            seq = self._seq.get(topic, self._start) + 1
             self._seq[topic] = seq
             event["meta"]["seq"] = seq
             events = self._events.setdefault(topic, deque())
@@ -50,14 +62,14 @@ class MemoryReplayBuffer:
 
     def latest_seq(self, topic):
         with self._lock:
-            return self._seq.get(topic, 0)
+            return self._seq.get(topic, self._start)
 
     def since(self, topic, seq):
         """Events after ``seq`` in order, or None when some of them are no longer kept
         (or ``seq`` is from before a restart that reset the numbering)."""
         with self._lock:
             events = self._events.get(topic, ())
-            latest = self._seq.get(topic, 0)
+            latest = self._seq.get(topic, self._start)
             if seq > latest:
                 return None  # numbering restarted (a restarted server): the client must reload
             if seq == latest:
@@ -71,8 +83,9 @@ class MemoryReplayBuffer:
 # Numbering and storing in one script keeps seq order equal to buffer order
 # even when several processes publish at once.
 APPEND_SCRIPT = """
-local seq = redis.call('INCR', KEYS[1])
 local now_ms = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], now_ms, 'NX')
+local seq = redis.call('INCR', KEYS[1])
 redis.call('ZADD', KEYS[2], seq, now_ms .. '|' .. ARGV[1])
 local count = redis.call('ZCARD', KEYS[2])
 local cutoff = now_ms - tonumber(ARGV[3]) * 1000
@@ -109,11 +122,13 @@ class RedisReplayBuffer:
         return seq
 
     def latest_seq(self, topic):
-        return int(self._redis.get(self._keys(topic)[0]) or 0)
+        seq_key = self._keys(topic)[0]
+        self._redis.set(seq_key, numbering_start(), nx=True)
+        return int(self._redis.get(seq_key))
 
     def since(self, topic, seq):
         seq_key, replay_key = self._keys(topic)
-        latest = int(self._redis.get(seq_key) or 0)
+        latest = self.latest_seq(topic)
         if seq > latest:
             return None  # numbering restarted (Redis lost its data): the client must reload
         if seq == latest:

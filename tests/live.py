@@ -185,3 +185,17 @@ def _admin_sql(database_url, statement):
 
     with psycopg.connect(with_database(database_url, "postgres"), autocommit=True, connect_timeout=10) as connection:
         connection.execute(statement)
+
+
+def run_coroutine(coroutine):
+    """Run ``coroutine`` to completion on a fresh event loop in its own thread.
+
+    Sync tests use this rather than ``asyncio.run``, which refuses to start
+    while another loop runs on the main thread (Playwright's sync API keeps
+    one there for the whole session).
+    """
+    import asyncio
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

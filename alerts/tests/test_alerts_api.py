@@ -220,3 +220,32 @@ def test_every_change_is_published_after_commit(staff_client, django_capture_on_
     assert [(event["type"], event["data"]["id"], event["data"]["status"]) for event in events] == [
         ("alert", alert_id, "firing"), ("alert", alert_id, "acknowledged")
     ]
+
+
+def test_token_clients_are_throttled_with_429_and_retry_after(client, staff_token, settings):
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+
+    from accounts.throttling import ApiTokenRateThrottle
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_token": "3/min"}}
+    ApiTokenRateThrottle.THROTTLE_RATES = {"api_token": "3/min"}
+    try:
+        codes = [client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token {staff_token}") for _ in range(4)]
+        assert [response.status_code for response in codes] == [200, 200, 200, 429]
+        assert int(codes[-1]["Retry-After"]) > 0
+        assert "throttled" in codes[-1].json()["detail"].lower()
+    finally:
+        ApiTokenRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        cache.delete_many([key for key in (f"throttle_api_token_token:{staff_token.split('_')[1]}",)])
+
+
+def test_the_openapi_schema_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(target))
+    text = target.read_text()
+    for path in ("/api/v1/alerts/{id}/acknowledge/", "/api/v1/incidents/{id}/timeline/", "/api/v1/metrics/ingest/",
+                 "/api/v1/metrics/query/", "/api/v1/stats/", "/api/v1/rules/", "/api/v1/silences/{id}/"):
+        assert path in text

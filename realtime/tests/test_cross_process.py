@@ -5,7 +5,7 @@ import json
 
 import websockets
 
-from tests.live import running_console
+from tests.live import run_coroutine, running_console
 
 
 async def next_of_type(socket, type_, timeout=10):
@@ -34,7 +34,7 @@ def test_a_performance_event_published_once_reaches_a_socket_on_each_process():
                 await socket.close()
             return published, received
 
-        published, received = asyncio.run(scenario())
+        published, received = run_coroutine(scenario())
         assert [frame["id"] for frame in received] == [published["id"], published["id"]]
         assert [frame["meta"]["seq"] for frame in received] == [published["meta"]["seq"]] * 2
         assert all(frame["data"]["host"] == "probe" for frame in received)

@@ -1,6 +1,5 @@
 """Random JSON and random bytes never crash a consumer; each gets an answer and the socket stays usable."""
 
-import asyncio
 import json
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import strategies as st
 
 from opsconsole.asgi import router
 from tests.factories import make_token
+from tests.live import run_coroutine
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,4 +54,4 @@ def test_any_frame_gets_a_contract_answer_and_the_socket_stays_usable(frame):
             pass
         await socket.disconnect()
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())

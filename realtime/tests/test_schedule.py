@@ -1,0 +1,45 @@
+"""One implementation of each periodic job, two schedulers that both run every one."""
+
+import asyncio
+
+import pytest
+
+from opsconsole.celery import app
+from realtime.schedule import JOBS, InProcessScheduler, job_named
+
+CONTRACT_JOBS = {"collect-host-metrics", "broadcast-metrics", "evaluate-alert-rules", "broadcast-alert-summary", "retention"}
+
+
+def test_the_job_table_has_every_job_of_the_contract():
+    assert CONTRACT_JOBS <= {job.name for job in JOBS}
+
+
+def test_celery_beat_schedules_every_job_at_its_interval():
+    app.loader.import_default_modules()
+    app.finalize()
+    schedule = app.conf.beat_schedule
+    for job in JOBS:
+        entry = schedule[job.name]
+        assert entry["task"] == "realtime.tasks.run_job"
+        assert entry["args"] == (job.name,)
+        assert entry["schedule"] == job.interval
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_in_process_scheduler_runs_a_job_on_its_interval(settings):
+    from channels.db import database_sync_to_async
+
+    from metrics.models import Sample, Series
+
+    settings.OPSCONSOLE_COLLECT_INTERVAL = 0.1
+    scheduler = InProcessScheduler(jobs=(job_named("collect-host-metrics"),))
+    scheduler.start()
+    await asyncio.sleep(0.55)
+    scheduler.stop()
+    await asyncio.sleep(0.1)  # let a run in flight finish
+
+    def cpu_samples():
+        series = Series.objects.filter(name="cpu_percent")
+        return Sample.objects.filter(series__in=series).count()
+
+    assert 4 <= await database_sync_to_async(cpu_samples)() <= 8
