@@ -103,6 +103,7 @@ def test_silence_similar_from_the_alert_centre_quiets_the_alert(console, open_pa
     page.locator(f"#alert-{alert['id']} button[data-action=silence]").click()
     page.fill("#silence-comment", "planned maintenance")
     page.click("#silence-confirm")
+    page.wait_for_selector("#flash .flash.ok", timeout=5_000)  # the silence is saved
     silences = rest(console, "GET", "/api/v1/silences/")["results"]
     assert any(silence["matchers"] == {"host": "maint-1"} for silence in silences)
     page.wait_for_function(f"window.opsconsoleAlerts.alerts.get({alert['id']}).silenced === true", timeout=20_000)
