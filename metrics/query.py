@@ -30,11 +30,15 @@ def default_step(start, end):
     return max(1, math.ceil((end - start).total_seconds() / DEFAULT_POINTS))
 
 
+def with_tags(series, tags):
+    """The series carrying every given tag exactly (JSON containment, done portably in Python)."""
+    if not tags:
+        return list(series)
+    return [item for item in series if all(item.tags.get(key) == value for key, value in tags.items())]
+
+
 def matching_series(name, tags):
-    series = Series.objects.filter(name=name).order_by("tags_key")
-    if tags:
-        return [item for item in series if all(item.tags.get(key) == value for key, value in tags.items())]
-    return list(series)
+    return with_tags(Series.objects.filter(name=name).order_by("tags_key"), tags)
 
 
 def query_series(*, name, tags=None, start, end, step=None, agg="avg"):

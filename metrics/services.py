@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from metrics.models import IngestCounter, Sample, Series
+from metrics.query import with_tags
 from realtime.publish import publish
 from realtime.topics import METRICS
 
@@ -130,7 +131,4 @@ def latest_values(*, name=None, tags=None):
     queryset = Series.objects.filter(last_at__isnull=False)
     if name:
         queryset = queryset.filter(name=name)
-    series = list(queryset.order_by("name", "tags_key"))
-    if tags:
-        series = [item for item in series if all(item.tags.get(key) == value for key, value in tags.items())]
-    return series
+    return with_tags(queryset.order_by("name", "tags_key"), tags)
