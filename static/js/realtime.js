@@ -8,32 +8,47 @@
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 30000;
 const OUTBOX_LIMIT = 100;
+// The server drops frames beyond 20 a second (a bucket of 20), so a flush of
+// the offline buffer goes out in bursts that stay under it.
+const FLUSH_BURST = 15;
+const FLUSH_PAUSE_MS = 1000;
 const HEARTBEAT_MS = 30000;
 const SILENCE_LIMIT_MS = 75000;
 const REQUEST_TIMEOUT_MS = 10000;
-const CLOSE_UNAUTHORIZED = 4401;
-const CLOSE_FORBIDDEN = 4403;
+// Bad credentials (4401) and a non-staff account (4403): retrying cannot help.
+const STOP_CODES = new Set([4401, 4403]);
+const CLOSE_SILENT = 4000;
 
-/** Full-jitter backoff: random in [0, min(cap, base * 2^attempt)], at least base/2. */
+/** Full jitter (random in [0, min(cap, base * 2^attempt)]), so a restarted server is not hit by every tab at once. */
 export function backoffDelay(attempt, random = Math.random) {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-  return Math.max(BACKOFF_BASE_MS / 2, Math.round(random() * ceiling));
+  return random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
 }
 
+const later = (a, b) => (a === null ? b : b === null ? a : Math.max(a, b));
+
 export class RealtimeClient {
+  /**
+   * Options: onStatus(status), pollUrl with onPoll(json) and pollIntervalMs,
+   * onResync(frame), and since: the seq the server-rendered page is current
+   * to, so events published between the render and the socket opening are
+   * replayed rather than lost.
+   */
   constructor(path, options = {}) {
     this.path = path;
     this.options = { pollIntervalMs: 30000, ...options };
     this.handlers = new Map();
     this.outbox = [];
-    // The seq the page's server-rendered state is current to: events after it
-    // are replayed on the first connection, so nothing published between the
-    // render and the socket opening is lost.
     this.lastSeq = typeof options.since === "number" ? options.since : null;
+    this.connectionSeq = null;
+    this.resuming = false;
+    // The server forgets a socket's subscription and interval when it closes;
+    // these are what every new connection re-sends.
+    this.subscription = { events: null, filters: null };
+    this.intervalMs = null;
     this.attempt = 0;
     this.socket = null;
     this.closedByPage = false;
-    this.timers = { reconnect: null, heartbeat: null, silence: null, poll: null };
+    this.timers = { reconnect: null, heartbeat: null, silence: null, poll: null, flush: null };
     this.pendingRequests = [];
     this.status = "closed";
   }
@@ -44,43 +59,63 @@ export class RealtimeClient {
   }
 
   connect() {
+    if (this.socket && this.socket.readyState <= WebSocket.OPEN) return; // one socket at a time
     this.closedByPage = false;
-    this.setStatus(this.attempt === 0 ? "connecting" : "reconnecting");
+    this.clearTimer("reconnect");
+    this.setStatus(this.timers.poll ? "polling" : this.attempt === 0 ? "connecting" : "reconnecting");
     const socket = new WebSocket(this.url());
     this.socket = socket;
     socket.onmessage = (event) => this.receive(event.data);
     socket.onclose = (event) => this.closed(socket, event.code);
     socket.onerror = () => console.debug("[realtime] socket error", this.path);
+    this.armSilenceTimer(); // a handshake that hangs is as dead as a silent socket
   }
 
   close() {
     this.closedByPage = true;
     this.clearTimers();
+    this.attempt = 0;
     if (this.socket) this.socket.close(1000);
     this.setStatus("closed");
   }
 
-  /** Registers a handler for a message type; returns the function that removes it. */
+  /** Registers a handler for a message type ("*" for all); returns the function that removes it. */
   on(type, handler) {
     if (!this.handlers.has(type)) this.handlers.set(type, new Set());
     this.handlers.get(type).add(handler);
     return () => this.handlers.get(type).delete(handler);
   }
 
+  /** Sends now when connected; otherwise keeps the newest 100 messages for the next connection. */
   send(message) {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN && this.status === "connected") {
+    if (this.live() && this.outbox.length === 0) {
       this.socket.send(JSON.stringify(message));
       return;
     }
-    this.outbox.push(message);
+    this.outbox.push(message); // behind a flush in progress too, so order holds
     if (this.outbox.length > OUTBOX_LIMIT) this.outbox.splice(0, this.outbox.length - OUTBOX_LIMIT);
   }
 
-  subscribe(events, filters = {}) { this.send({ type: "subscribe", data: { events, filters } }); }
+  /** Adds event types and/or replaces the filters; kept and re-applied on every reconnect. */
+  subscribe(events, filters) {
+    const data = {};
+    if (events !== undefined) {
+      data.events = events;
+      this.subscription.events = [...new Set([...(this.subscription.events || []), ...events])];
+    }
+    if (filters !== undefined) data.filters = this.subscription.filters = filters;
+    this.command({ type: "subscribe", data });
+  }
 
-  unsubscribe(events) { this.send({ type: "unsubscribe", data: { events } }); }
+  unsubscribe(events) {
+    if (this.subscription.events) this.subscription.events = this.subscription.events.filter((name) => !events.includes(name));
+    this.command({ type: "unsubscribe", data: { events } });
+  }
 
-  setInterval(ms) { this.send({ type: "set_interval", data: { ms } }); }
+  setInterval(ms) {
+    this.intervalMs = ms;
+    this.command({ type: "set_interval", data: { ms } });
+  }
 
   /** Asks for metric history; resolves with the next `data` frame, rejects after 10 s. */
   requestData(metrics, historyMinutes) {
@@ -95,7 +130,28 @@ export class RealtimeClient {
     });
   }
 
+  // Connection state, unlike other messages, is not queued while offline:
+  // the next connection re-sends all of it anyway (standingFrames).
+  command(message) {
+    if (this.live()) this.send(message);
+  }
+
+  standingFrames() {
+    const { events, filters } = this.subscription;
+    const frames = [];
+    if (events !== null || filters !== null) {
+      frames.push({ type: "subscribe", data: { ...(events !== null && { events }), ...(filters !== null && { filters }) } });
+    }
+    if (this.intervalMs !== null) frames.push({ type: "set_interval", data: { ms: this.intervalMs } });
+    return frames;
+  }
+
+  live() {
+    return this.status === "connected" && this.socket !== null && this.socket.readyState === WebSocket.OPEN;
+  }
+
   receive(raw) {
+    this.armSilenceTimer(); // any frame, even one we cannot read, proves the link is alive
     let message;
     try {
       message = JSON.parse(raw);
@@ -103,65 +159,96 @@ export class RealtimeClient {
       console.debug("[realtime] ignoring a frame that is not JSON");
       return;
     }
-    this.armSilenceTimer();
+    if (!message || typeof message !== "object") return;
     if (message.type === "connection") return this.connected(message);
-    if (message.type === "batch") {
-      for (const inner of message.data.messages || []) this.dispatch(inner);
-      return;
-    }
-    this.dispatch(message);
+    const messages = message.type === "batch" ? (message.data && message.data.messages) || [] : [message];
+    for (const inner of messages) this.dispatch(inner);
   }
 
   dispatch(message) {
     const seq = message.meta && message.meta.seq;
-    if (typeof seq === "number" && (this.lastSeq === null || seq > this.lastSeq)) this.lastSeq = seq;
+    if (typeof seq === "number") this.lastSeq = later(this.lastSeq, seq);
+    if (message.type === "resumed") this.resuming = false;
+    if (message.type === "resync_required") this.resynced(message);
     if (message.type === "data" && this.pendingRequests.length) {
       const pending = this.pendingRequests.shift();
       clearTimeout(pending.timer);
       pending.resolve(message);
     }
-    if (message.type === "resync_required" && this.options.onResync) this.options.onResync(message);
-    for (const handler of this.handlers.get(message.type) || []) handler(message);
-    for (const handler of this.handlers.get("*") || []) handler(message);
+    const handlers = [...(this.handlers.get(message.type) || []), ...(this.handlers.get("*") || [])];
+    for (const handler of handlers) {
+      try {
+        handler(message);
+      } catch (error) {
+        queueMicrotask(() => { throw error; }); // surface a page bug without losing the rest of a batch
+      }
+    }
   }
 
   connected(message) {
-    const resuming = this.lastSeq !== null;
-    const since = this.lastSeq;
-    if (!resuming && typeof message.data.seq === "number") this.lastSeq = message.data.seq;
+    const seq = message.data && message.data.seq;
+    this.connectionSeq = typeof seq === "number" ? seq : null;
+    this.resuming = this.lastSeq !== null;
+    if (!this.resuming) this.lastSeq = this.connectionSeq;
     this.attempt = 0;
     this.stopPolling();
     this.setStatus("connected");
-    // Resume first, so replayed events arrive before anything the page re-sends.
-    if (resuming) this.socket.send(JSON.stringify({ type: "resume", data: { since } }));
-    const queued = this.outbox.splice(0);
-    for (const entry of queued) this.socket.send(JSON.stringify(entry));
+    // Subscription before resume: the server filters the replay by it.
+    const frames = this.standingFrames();
+    if (this.resuming) frames.push({ type: "resume", data: { since: this.lastSeq } });
+    for (const frame of frames) this.socket.send(JSON.stringify(frame));
+    this.flush(FLUSH_BURST - frames.length);
     this.clearTimer("heartbeat");
     this.timers.heartbeat = setInterval(() => this.send({ type: "ping" }), HEARTBEAT_MS);
     this.dispatch(message);
   }
 
+  flush(budget) {
+    this.clearTimer("flush");
+    if (!this.live()) return; // what is left waits for the next connection
+    for (const message of this.outbox.splice(0, Math.max(0, budget))) this.socket.send(JSON.stringify(message));
+    if (this.outbox.length) this.timers.flush = setTimeout(() => this.flush(FLUSH_BURST), FLUSH_PAUSE_MS);
+  }
+
+  /**
+   * The missed events are gone and the page reloads over REST. Answering our
+   * resume, the reload is current to at least this socket's opening seq. A
+   * socket that fell behind is about to be closed (4408): start afresh from
+   * the next connection's seq, or every reconnect would ask to resync again.
+   */
+  resynced(message) {
+    this.lastSeq = this.resuming ? later(this.lastSeq, this.connectionSeq) : null;
+    this.resuming = false;
+    if (this.options.onResync) this.options.onResync(message);
+  }
+
   closed(socket, code) {
     if (socket !== this.socket) return;
-    this.clearTimer("heartbeat");
-    this.clearTimer("silence");
+    for (const name of ["heartbeat", "silence", "flush"]) this.clearTimer(name);
     if (this.closedByPage) return;
-    if (code === CLOSE_UNAUTHORIZED || code === CLOSE_FORBIDDEN) {
+    if (STOP_CODES.has(code)) {
+      this.stopPolling();
       this.setStatus("unauthorized");
       return;
     }
     const delay = backoffDelay(this.attempt);
     this.attempt += 1;
-    this.setStatus(this.attempt > 1 && this.options.pollUrl ? "polling" : "reconnecting");
-    if (this.attempt > 1) this.startPolling();
+    if (this.attempt > 1) this.startPolling(); // one blip is not worth a poll; a failed reconnect is
+    this.setStatus(this.timers.poll ? "polling" : "reconnecting");
     this.timers.reconnect = setTimeout(() => this.connect(), delay);
   }
 
   armSilenceTimer() {
     this.clearTimer("silence");
-    // A socket can die without a close frame (a sleeping laptop, a dropped NAT
-    // entry); silence longer than two heartbeats means it is gone.
-    this.timers.silence = setTimeout(() => this.socket && this.socket.close(4000), SILENCE_LIMIT_MS);
+    // A link can die without a close frame (a sleeping laptop, a dropped NAT
+    // entry), and then the browser may take minutes to report the close: stop
+    // listening to that socket and move on at once.
+    this.timers.silence = setTimeout(() => {
+      const socket = this.socket;
+      socket.onmessage = socket.onclose = socket.onerror = null;
+      socket.close(CLOSE_SILENT);
+      this.closed(socket, CLOSE_SILENT);
+    }, SILENCE_LIMIT_MS);
   }
 
   startPolling() {
@@ -170,13 +257,13 @@ export class RealtimeClient {
     const poll = async () => {
       try {
         const response = await fetch(pollUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        if (response.ok && onPoll) onPoll(await response.json());
+        if (response.ok && onPoll && this.timers.poll) onPoll(await response.json());
       } catch (error) {
         console.debug("[realtime] poll failed", error);
       }
     };
-    poll();
     this.timers.poll = setInterval(poll, pollIntervalMs);
+    poll();
   }
 
   stopPolling() { this.clearTimer("poll"); }
