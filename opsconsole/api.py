@@ -2,52 +2,13 @@
 
 from django.http import JsonResponse
 from rest_framework import status
-from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
-
-
-def _storable(text):
-    # Postgres text cannot hold NUL, and UTF-8 cannot hold lone surrogates
-    # (which JSON's \ud800 escapes can produce); refuse both at the door.
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def check_strings(data, path="body"):
-    """Raise ParseError naming the first string (value or key) that cannot be stored."""
-    stack = [(data, path)]
-    while stack:
-        value, where = stack.pop()
-        if isinstance(value, str):
-            if not _storable(value):
-                raise ParseError(f"{where} contains a NUL character or an unpaired surrogate.")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if not _storable(key):
-                    raise ParseError(f"A key in {where} contains a NUL character or an unpaired surrogate.")
-                stack.append((item, f"{where}.{key}"))
-        elif isinstance(value, list):
-            stack.extend((item, f"{where}[{index}]") for index, item in enumerate(value))
-    return data
-
-
-class StrictJSONParser(JSONParser):
-    """JSON whose every string can be stored as given."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return check_strings(super().parse(stream, media_type, parser_context))
 
 
 def exception_handler(exc, context):

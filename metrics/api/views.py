@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics import points as point_rules
-from opsconsole.api import check_strings
+from opsconsole.parsers import check_strings
 from metrics.models import Series
 from metrics.query import AGGREGATES, InvalidQuery, query_series
 from metrics.services import ingest_points, latest_payload, latest_values
