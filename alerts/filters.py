@@ -17,9 +17,19 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
         return super().filter(qs, value.astimezone(UTC) if value else value)
 
 
+def any_of(choices, **kwargs):
+    """A filter that matches any of several repeated values.
+
+    No DISTINCT (django-filter's default for these): the lists join nothing, and
+    a DISTINCT over every column keeps Postgres from counting and paging from
+    the (status, severity, last_seen_at) index.
+    """
+    return django_filters.MultipleChoiceFilter(choices=choices, distinct=False, **kwargs)
+
+
 class AlertFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=AlertStatus.choices, help_text="Repeat to match any of several.")
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, help_text="Repeat to match any of several.")
+    status = any_of(AlertStatus.choices, help_text="Repeat to match any of several.")
+    severity = any_of(Severity.choices, help_text="Repeat to match any of several.")
     category = django_filters.CharFilter()
     source = django_filters.CharFilter()
     incident = django_filters.NumberFilter(field_name="incident_id", min_value=1, max_value=MAX_ID, decimal_places=0)
@@ -34,8 +44,8 @@ class AlertFilter(django_filters.FilterSet):
 
 
 class IncidentFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=IncidentStatus.choices)
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
+    status = any_of(IncidentStatus.choices)
+    severity = any_of(Severity.choices)
     since = UtcDateTimeFilter(field_name="opened_at", lookup_expr="gte")
 
     class Meta:

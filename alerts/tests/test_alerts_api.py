@@ -1,7 +1,10 @@
 """The alerts endpoints: raising with deduplication, the life cycle, errors."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, EventKind
 from alerts.tests.factories import make_alert
@@ -138,9 +141,17 @@ def test_a_nul_character_is_refused_before_it_reaches_the_database(staff_client)
 
 
 def test_an_unknown_id_answers_404_json(staff_client):
-    for response in (staff_client.get("/api/v1/alerts/999999/"), staff_client.post("/api/v1/alerts/999999/acknowledge/")):
+    for response in (
+        staff_client.get("/api/v1/alerts/999999/"),
+        staff_client.post("/api/v1/alerts/999999/acknowledge/"),
+        staff_client.post("/api/v1/alerts/999999/resolve/", {}, content_type="application/json"),
+        staff_client.patch("/api/v1/alerts/999999/", {"title": "x"}, content_type="application/json"),
+        staff_client.delete("/api/v1/alerts/999999/"),
+        staff_client.get("/api/v1/alerts/99999999999999999999999/"),
+    ):
         assert response.status_code == 404
-        assert response.json() == {"detail": "No Alert matches the given query."} or "detail" in response.json()
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["detail"]
 
 
 def test_anonymous_requests_answer_401(client):
@@ -189,6 +200,20 @@ def test_filters_narrow_the_list(staff_client):
     assert len(ids("status=firing&status=acknowledged")) == 3
 
 
+def test_alerts_filter_by_incident_and_since(staff_client):
+    from alerts.tests.factories import make_incident
+
+    attached = make_alert(title="attached")
+    incident = make_incident(alert_ids=[attached.pk])
+    make_alert(title="loose")
+    by_incident = staff_client.get(f"/api/v1/alerts/?incident={incident.pk}").json()["results"]
+    assert [row["title"] for row in by_incident] == ["attached"]
+    future = (timezone.now() + timedelta(minutes=5)).isoformat()
+    assert staff_client.get("/api/v1/alerts/", {"since": future}).json()["count"] == 0
+    past = (timezone.now() - timedelta(minutes=5)).isoformat()
+    assert staff_client.get("/api/v1/alerts/", {"since": past}).json()["count"] == 2
+
+
 def test_lists_are_paginated_and_orderable(staff_client):
     for value in (3, 1, 2):
         make_alert(value=value)
@@ -204,10 +229,27 @@ def test_an_invalid_filter_value_is_a_400_naming_it(staff_client):
 
 
 def test_listing_costs_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries):
-    for _ in range(30):
-        make_alert()
+    from alerts.tests.factories import make_incident
+
+    alerts = [make_alert(severity="critical") for _ in range(30)]
+    make_incident(alert_ids=[alert.pk for alert in alerts[:10]])
     with django_assert_max_num_queries(6):
-        assert len(staff_client.get("/api/v1/alerts/?page_size=30").json()["results"]) == 30
+        response = staff_client.get("/api/v1/alerts/?status=firing&severity=critical&page_size=30")
+    assert len(response.json()["results"]) == 30
+
+
+def test_the_filtered_list_asks_for_no_distinct_rows(staff_client):
+    # DISTINCT over every column kept Postgres off the (status, severity,
+    # last_seen_at) index: 100 ms instead of 1 ms over 100,000 alerts.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_alert()
+    with CaptureQueriesContext(connection) as queries:
+        staff_client.get("/api/v1/alerts/?status=firing&status=acknowledged&severity=warning")
+    alert_queries = [query["sql"] for query in queries if "alerts_alert" in query["sql"]]
+    assert len(alert_queries) == 2  # the count and the page
+    assert not any("DISTINCT" in sql.upper() for sql in alert_queries)
 
 
 def test_every_change_is_published_after_commit(staff_client, django_capture_on_commit_callbacks):

@@ -4,6 +4,7 @@ import pytest
 
 from alerts.models import EventKind
 from alerts.tests.factories import make_alert, make_incident
+from realtime.replay import replay_buffer
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +91,51 @@ def test_incident_list_filters_by_status(staff_client):
     staff_client.patch(f"/api/v1/incidents/{closed.pk}/", {"status": "resolved"}, content_type="application/json")
     results = staff_client.get("/api/v1/incidents/?status=open").json()["results"]
     assert [row["id"] for row in results] == [open_one.pk]
+
+
+def test_an_incident_can_be_read_by_id(staff_client):
+    incident = make_incident(title="Checkout down", alert_ids=[make_alert().pk])
+    body = staff_client.get(f"/api/v1/incidents/{incident.pk}/").json()
+    assert body["id"] == incident.pk and body["title"] == "Checkout down" and len(body["alerts"]) == 1
+
+
+def test_editing_an_incident_records_which_fields_changed(staff_client, staff_user):
+    incident = make_incident()
+    response = staff_client.patch(f"/api/v1/incidents/{incident.pk}/", {
+        "title": "Checkout slow", "commander": staff_user.username,
+    }, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["title"] == "Checkout slow" and response.json()["commander"] == staff_user.username
+    updated = [entry for entry in staff_client.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()
+               if entry["kind"] == EventKind.INCIDENT_UPDATED]
+    assert [entry["data"] for entry in updated] == [{"fields": ["commander", "title"]}]
+
+
+def test_an_unknown_commander_is_a_400_naming_the_field(staff_client):
+    response = post(staff_client, "/api/v1/incidents/", {"title": "x", "commander": "nobody-here"})
+    assert response.status_code == 400 and "commander" in response.json()
+
+
+def test_an_invalid_incident_body_names_each_bad_field(staff_client):
+    response = post(staff_client, "/api/v1/incidents/", {"title": "", "severity": "huge", "alerts": ["one"]})
+    assert response.status_code == 400
+    assert {"title", "severity", "alerts"} <= set(response.json())
+
+
+def test_incident_changes_are_published_after_commit(staff_client, django_capture_on_commit_callbacks):
+    before = replay_buffer().latest_seq("alerts")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_id = post(staff_client, "/api/v1/incidents/", {"title": "Queue backlog"}).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.patch(f"/api/v1/incidents/{incident_id}/", {"status": "investigating"}, content_type="application/json")
+    events = replay_buffer().since("alerts", before)
+    assert [(event["type"], event["data"]["id"], event["data"]["status"]) for event in events] == [
+        ("incident", incident_id, "open"), ("incident", incident_id, "investigating"),
+    ]
+
+
+def test_a_failed_attach_publishes_nothing(staff_client, django_capture_on_commit_callbacks):
+    incident = make_incident()
+    with django_capture_on_commit_callbacks() as callbacks:
+        post(staff_client, f"/api/v1/incidents/{incident.pk}/alerts/", {"alerts": [987654]})
+    assert callbacks == []

@@ -63,3 +63,27 @@ def test_stats_count_alerts_incidents_series_and_points(staff_client):
     assert body["open_incidents"] == 1
     assert body["series"] == 1 and body["points_ingested"] == 3
     assert body["connected_sockets"] >= 0
+
+
+def test_the_alert_summary_is_one_query_and_is_published(django_assert_num_queries):
+    from alerts import services
+    from realtime.replay import replay_buffer
+
+    make_alert(severity="critical")
+    services.resolve(make_alert(severity="critical").pk, "test")
+    services.acknowledge(make_alert(severity="info").pk, "test")
+    before = replay_buffer().latest_seq("alerts")
+    with django_assert_num_queries(1):
+        summary = services.broadcast_alert_summary()
+    assert summary == {
+        "by_status": {"firing": 1, "acknowledged": 1, "resolved": 1},
+        "by_severity": {"info": 1, "warning": 0, "critical": 1},
+    }
+    [event] = replay_buffer().since("alerts", before)
+    assert event["type"] == "alert_summary" and event["data"] == summary
+
+
+def test_the_summary_job_is_scheduled():
+    from realtime.schedule import job_named
+
+    assert job_named("broadcast-alert-summary").function == "alerts.services.broadcast_alert_summary"
