@@ -1,7 +1,7 @@
 """Time series: a series per (name, tags), its samples, and per-minute rollups.
 
 Samples are the hot table: narrow rows, keyed by (series, ts) with a B-tree
-for range reads and, on Postgres, a BRIN index on ts for retention sweeps
+for range reads, written with COPY and, on Postgres, a BRIN index on ts for retention sweeps
 (added in the migration, since SQLite has no BRIN).
 """
 
@@ -29,7 +29,12 @@ class Series(models.Model):
 
 class Sample(models.Model):
     id = models.BigAutoField(primary_key=True)
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, db_index=False, related_name="+")
+    # No database foreign key: Postgres would check every row of every batch
+    # against the series table at commit (it doubled the cost of an ingest).
+    # Rows only ever get series ids that ingest_points has just looked up or
+    # created in the same transaction, and deleting a series still deletes its
+    # samples (Django's cascade, one DELETE).
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+")
     ts = models.DateTimeField()
     value = models.FloatField()
 

@@ -88,8 +88,8 @@ def _check_tags(tags, report):
         report("tags", f"at most {MAX_TAGS} tags")
         return None
     for key, value in tags.items():
-        if not TAG_KEY_PATTERN.match(key):
-            report(f"tags.{key[:64]}", "tag names are 1-64 characters: letters, digits, _ . - (not starting with a digit)")
+        if type(key) is not str or not TAG_KEY_PATTERN.match(key):
+            report(f"tags.{str(key)[:64]}", "tag names are 1-64 characters: letters, digits, _ . - (not starting with a digit)")
             return None
         if not isinstance(value, str) or not 0 < len(value) <= MAX_TAG_VALUE or "," in value or "=" in value:
             report(f"tags.{key}", f"tag values are strings of 1-{MAX_TAG_VALUE} characters without ',' or '='")
@@ -116,8 +116,13 @@ def _point_errors(index, raw, now):
     value = raw.get("value")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         report("value", "required; must be a number")
-    elif not math.isfinite(value):
-        report("value", "must be finite")
+    else:
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer too large for a double
+            finite = False
+        if not finite:
+            report("value", "must be finite")
     try:
         parse_timestamp(raw.get("timestamp"), now)
     except ValueError as error:
@@ -129,8 +134,9 @@ def _point_errors(index, raw, now):
 def parse_points(body, now=None):
     """The points of an ingest body, all valid, or InvalidBody / InvalidPoints listing every problem.
 
-    The common case (every point valid, few distinct tag sets) takes a fast
-    path; any point that fails it is re-checked field by field for the report.
+    The common case (every point valid, few distinct names and tag sets)
+    takes a fast path that checks each distinct name and tag set once; any
+    point that fails it is re-checked field by field for the report.
     """
     now = now or datetime.now(UTC)
     if not isinstance(body, dict) or set(body) != {"points"}:
@@ -140,36 +146,52 @@ def parse_points(body, now=None):
         raise InvalidBody('"points" must be a non-empty list.')
     if len(raw_points) > MAX_POINTS:
         raise InvalidBody(f"At most {MAX_POINTS} points per request; this one has {len(raw_points)}.")
+    latest = now + FUTURE_TOLERANCE
+    from_iso, from_epoch = datetime.fromisoformat, datetime.fromtimestamp
     points, errors = [], []
-    valid_names, valid_tags = set(), {}
-    no_tags = ({}, "")
+    valid_names = set()
+    # Tag sets seen valid, by their items in the order given: (tags_key, tags).
+    valid_tags = {(): ("", {})}
     for index, raw in enumerate(raw_points):
         try:
-            if type(raw) is not dict or not raw.keys() <= POINT_FIELDS:
-                raise ValueError
-            name, value = raw["name"], raw["value"]
+            name, value = raw["name"], raw["value"]  # TypeError when raw is not an object
+            if type(raw) is not dict or len(raw) != 2 + ("timestamp" in raw) + ("tags" in raw):
+                raise ValueError  # an unknown field
             if name not in valid_names:
                 if type(name) is not str or not NAME_PATTERN.match(name):
                     raise ValueError
                 valid_names.add(name)
-            if type(value) not in (int, float) or not math.isfinite(value):
-                raise ValueError
-            ts = parse_timestamp(raw.get("timestamp"), now)
-            tags = raw.get("tags")
-            if tags is None:
-                tags, key = no_tags
-            else:
-                if type(tags) is not dict:
+            if type(value) is not float:
+                if type(value) is not int:
                     raise ValueError
-                key = tags_key(tags) if all(type(v) is str for v in tags.values()) else None
-                if key is None or valid_tags.get(key) is None:
-                    if _check_tags(tags, _ignore) is None:
-                        raise ValueError
-                    valid_tags[key] = True
-        except (ValueError, KeyError, TypeError):
+                value = float(value)
+            if not -math.inf < value < math.inf:
+                raise ValueError
+            raw_ts = raw.get("timestamp")
+            kind = type(raw_ts)
+            if kind is str:
+                ts = from_iso(raw_ts)
+                if ts.tzinfo is not UTC:
+                    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+            elif kind is float or kind is int:
+                ts = from_epoch(raw_ts, UTC)
+            elif raw_ts is None:
+                ts = now
+            else:
+                raise ValueError
+            if not EARLIEST <= ts <= latest:
+                raise ValueError
+            tags = raw.get("tags")
+            items = () if tags is None else tuple(tags.items())  # TypeError/AttributeError: not an object
+            known = valid_tags.get(items)
+            if known is None:
+                if _check_tags(tags, _ignore) is None:
+                    raise ValueError
+                known = valid_tags[items] = (tags_key(tags), dict(tags))
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, OSError):
             errors.extend(_point_errors(index, raw, now))
             continue
-        points.append(Point(name, key, tags, ts, float(value)))
+        points.append(Point(name, known[0], known[1], ts, value))
     if errors:
         raise InvalidPoints(errors, len(raw_points))
     return points

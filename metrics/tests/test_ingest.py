@@ -116,3 +116,54 @@ def test_a_token_client_can_push(client, staff_token):
 
 def test_anonymous_pushes_are_refused(client):
     assert ingest(client, {"points": [{"name": "m", "value": 1}]}).status_code == 401
+
+
+def test_a_tag_name_that_only_looks_like_a_valid_tag_set_is_refused(staff_client):
+    # {"x=1,y": "2"} spells the same "x=1,y=2" as the valid {"x": "1", "y": "2"} before it.
+    response = ingest(staff_client, {"points": [
+        {"name": "m", "value": 1, "tags": {"x": "1", "y": "2"}},
+        {"name": "m", "value": 2, "tags": {"x=1,y": "2"}},
+    ]})
+    assert response.status_code == 400
+    assert [(error["index"], error["field"]) for error in response.json()["errors"]] == [(1, "tags.x=1,y")]
+
+
+def test_an_integer_too_large_for_a_double_is_a_bad_value(staff_client):
+    response = ingest(staff_client, '{"points": [{"name": "m", "value": 1' + "0" * 400 + "}]}")
+    assert response.status_code == 400
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, "value")]
+
+
+def test_a_nul_character_in_a_tag_is_refused_before_anything_is_stored(staff_client):
+    response = ingest(staff_client, '{"points": [{"name": "m", "value": 1, "tags": {"host": "a\\u0000b"}}]}')
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    assert Series.objects.count() == 0
+
+
+def test_ingest_points_validates_dicts_itself():
+    from metrics.points import InvalidPoints
+    from metrics.services import ingest_points
+
+    assert ingest_points([{"name": "m", "value": 1, "tags": {"host": "a"}}, {"name": "m", "value": 2.5}]) == 2
+    with pytest.raises(InvalidPoints) as raised:
+        ingest_points([{"name": "m", "value": 1}, {"name": "m", "value": float("nan")}])
+    assert [(e["index"], e["field"]) for e in raised.value.errors] == [(1, "value")]
+    assert Sample.objects.count() == 2
+
+
+def test_deleting_a_series_deletes_its_samples():
+    from metrics.services import ingest_points
+
+    ingest_points([{"name": "m", "value": 1, "tags": {"host": "a"}}, {"name": "m", "value": 2, "tags": {"host": "b"}}])
+    Series.objects.get(tags__host="a").delete()
+    assert Sample.objects.count() == 1
+
+
+def test_the_admin_lists_series_and_offers_no_editing(client, django_user_model):
+    from metrics.services import ingest_points
+
+    ingest_points([{"name": "queue_depth", "value": 3, "tags": {"host": "w-1"}}])
+    client.force_login(django_user_model.objects.create_superuser("root", password="x-very-long-password-1"))
+    listing = client.get("/admin/metrics/series/")
+    assert listing.status_code == 200 and b"host=w-1" in listing.content
+    assert client.get("/admin/metrics/series/add/").status_code == 403
