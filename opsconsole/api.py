@@ -19,7 +19,9 @@ def exception_handler(exc, context):
     """
     response = drf_exception_handler(exc, context)
     if response is not None and not isinstance(response.data, dict):
-        response.data = {"detail": response.data}
+        # e.g. a search term with a NUL character: Django's form answers a list.
+        messages = response.data if isinstance(response.data, list) else [response.data]
+        response.data = {"detail": " ".join(str(message) for message in messages)}
     return response
 
 

@@ -54,3 +54,9 @@ def test_pages_speak_simplified_chinese_when_asked(staff_client):
 def test_the_language_switcher_remembers_the_choice(staff_client):
     staff_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/alerts/"})
     assert "告警中心" in staff_client.get("/alerts/").content.decode()
+
+
+def test_a_list_error_is_still_one_detail_string(staff_client):
+    response = staff_client.get("/api/v1/rules/", {"search": "\x00"})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Null characters are not allowed."}
