@@ -12,11 +12,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs
 from realtime.auth import websocket_auth  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.schedule import ensure_in_process_scheduler  # noqa: E402
+from realtime.transport import with_write_flow  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
         "http": django_application,
-        "websocket": websocket_auth(URLRouter(websocket_urlpatterns)),
+        "websocket": with_write_flow(websocket_auth(URLRouter(websocket_urlpatterns))),
     }
 )
 

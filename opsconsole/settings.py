@@ -259,6 +259,8 @@ OPSCONSOLE_RETENTION_DAYS = env_int("OPSCONSOLE_RETENTION_DAYS", 7, minimum=1)
 OPSCONSOLE_STALE_SECONDS = env_int("OPSCONSOLE_STALE_SECONDS", 300, minimum=1)
 # Events kept per topic for `resume`: at least 5 minutes and 1,000 events, at most this many.
 OPSCONSOLE_REPLAY_MAX_EVENTS = env_int("OPSCONSOLE_REPLAY_MAX_EVENTS", 50_000, minimum=1000)
+# Pushed events a socket may owe (its peer not reading) before resync_required and close 4408.
+OPSCONSOLE_WS_MAX_PENDING = env_int("OPSCONSOLE_WS_MAX_PENDING", 1000, minimum=10)
 OPSCONSOLE_HOSTNAME = env_str("OPSCONSOLE_HOSTNAME") or None  # None: socket.gethostname()
 
 # --- E-mail (notification channels of kind "email") -------------------------------

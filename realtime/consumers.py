@@ -4,6 +4,7 @@ Thin on purpose: ``protocol`` validates frames, ``filters`` decides what a
 socket wants, ``delivery`` paces what it gets; this module only wires them.
 """
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -17,6 +18,11 @@ from realtime.envelope import envelope, utc_now_iso
 from realtime.filters import Subscription
 from realtime.replay import replay_buffer
 from realtime.topics import ALERTS, METRICS, group_name
+from realtime.transport import WriteFlow
+
+
+logger = logging.getLogger(__name__)
+CLOSE_GRACE_SECONDS = 10  # how long a dropped peer has to read its resync_required
 
 
 def _history(metrics, tags, minutes):
@@ -51,12 +57,14 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         self.client_id = f"client_{uuid.uuid4().hex[:12]}"
         self.subscription = Subscription()
-        self.outbox = Outbox(self.send_frame)
+        self.flow = WriteFlow.attach(self.scope)
+        self.outbox = Outbox(self.send_frame, flow=self.flow)
         self.limiter = RateLimiter()
         self.group = group_name(self.topic)
         await self.channel_layer.group_add(self.group, self.channel_name)
         stats.count("connected_sockets")
         stats.ensure_reporting()
+        stats.report_soon()
         latest = await database_sync_to_async(replay_buffer().latest_seq)(self.topic)
         await self.send_frame(
             envelope(
@@ -70,6 +78,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if group:
             self.outbox.close()
             stats.count("connected_sockets", -1)
+            stats.report_soon()
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -112,33 +121,56 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def on_resume(self, data):
         since = data["since"]
-        events = await database_sync_to_async(replay_buffer().since)(self.topic, since)
-        if events is None:
-            await self.send_frame(envelope("resync_required", {
-                "since": since, "reason": "Events after this seq are no longer kept; reload the current state over REST.",
-            }))
-            return
-        await self.outbox.flush()  # what was already on its way goes first
-        replayed = [selected for event in events if (selected := self.subscription.select(event)) is not None]
-        for event in replayed:
-            await self.send_frame(event)
-        latest = events[-1]["meta"]["seq"] if events else since
-        await self.send_frame(envelope("resumed", {"since": since, "count": len(replayed), "seq": latest}))
+        # Events already queued, and those the timer would send while the
+        # buffer is read, wait behind the replay; the outbox then drops the
+        # ones the replay covered, so each missed event arrives once, in order.
+        self.outbox.hold()
+        covered = since
+        try:
+            events = await database_sync_to_async(replay_buffer().since)(self.topic, since)
+            if events is None:
+                await self.send_frame(envelope("resync_required", {
+                    "since": since, "reason": "Events after this seq are no longer kept; reload the current state over REST.",
+                }))
+                return
+            replayed = [selected for event in events if (selected := self.subscription.select(event)) is not None]
+            for event in replayed:
+                await self.send_frame(event)
+            covered = events[-1]["meta"]["seq"] if events else since
+            await self.send_frame(envelope("resumed", {"since": since, "count": len(replayed), "seq": covered}))
+        finally:
+            await self.outbox.release(covered_through=covered)
 
     async def stream_event(self, message):
+        if self.outbox.closed:
+            stats.count("dropped")  # given up on: its close is on the way
+            return
         event = self.subscription.select(message["event"])
         if event is None:
             return
         try:
             await self.outbox.push(event)
-        except TooFarBehind:
-            stats.count("dropped")
-            await self.send_frame(envelope("resync_required", {"reason": "This connection fell too far behind."}))
+        except TooFarBehind as behind:
+            stats.count("dropped", behind.dropped)
+            await self.send_frame(envelope("resync_required", {
+                "seq": event["meta"].get("seq"),
+                "reason": f"This connection fell more than {behind.dropped - 1} events behind; reconnect and reload over REST.",
+            }))
+            # A peer that reads again soon gets this frame and the close
+            # code; the outbox holds nothing more for it meanwhile.
+            if self.flow is not None:
+                self.flow.allow_slow_close(CLOSE_GRACE_SECONDS)
             await self.close(code=protocol.CLOSE_TOO_SLOW)
 
     async def send_frame(self, frame):
+        text = protocol.encode(frame)
+        if len(text) > protocol.MAX_SERVER_FRAME_BYTES // 4 and len(text.encode()) > protocol.MAX_SERVER_FRAME_BYTES:
+            # Daphne would refuse it and end this consumer; one oversized event must not.
+            logger.error("Not sending a %s frame of %d characters: over the server's frame limit", frame["type"], len(text))
+            stats.count("dropped")
+            return
         stats.count("messages_out")
-        await self.send(text_data=protocol.encode(frame))
+        await self.send(text_data=text)
 
 
 class AlertsConsumer(StreamConsumer):

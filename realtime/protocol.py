@@ -12,6 +12,7 @@ from realtime.envelope import envelope
 from realtime.topics import EVENT_TYPES
 
 MAX_FRAME_BYTES = 64 * 1024
+MAX_SERVER_FRAME_BYTES = 1024 * 1024  # daphne's websocket_max_message_size (its default, and `serve`'s)
 MIN_INTERVAL_MS, MAX_INTERVAL_MS = 50, 10_000
 MAX_HISTORY_MINUTES = 7 * 24 * 60
 MAX_LIST = 50

@@ -22,10 +22,12 @@ logger = logging.getLogger(__name__)
 COUNTERS = ("connected_sockets", "messages_in", "messages_out", "dropped")
 REPORT_INTERVAL_SECONDS = 5
 REPORT_TTL_SECONDS = 20
+REPORT_SOON_SECONDS = 0.1
 
 _lock = threading.Lock()
 _local = Counter({name: 0 for name in COUNTERS})
 _reporter = None
+_soon = None
 
 
 def count(name, amount=1):
@@ -67,10 +69,32 @@ async def _report_forever():
         await asyncio.sleep(REPORT_INTERVAL_SECONDS)
 
 
+def _running_here(task):
+    # A task of another (closed) event loop will never run: tests open many loops.
+    return task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
+
+
+async def _report_shortly():
+    global _soon
+    await asyncio.sleep(REPORT_SOON_SECONDS)  # one report for a burst of connects
+    _soon = None  # a change from here on asks for another report
+    try:
+        await asyncio.to_thread(report)
+    except redis.RedisError as error:
+        logger.warning("Could not report socket counts: %s", error)
+
+
+def report_soon():
+    """Report within a moment (a socket came or went), so totals follow connects without waiting a full period."""
+    global _soon
+    if settings.REDIS_URL and not _running_here(_soon):
+        _soon = asyncio.get_running_loop().create_task(_report_shortly(), name="socket-stats-soon")
+
+
 def ensure_reporting():
     """Start the periodic report in this process's event loop, once."""
     global _reporter
-    if settings.REDIS_URL and _reporter is None:
+    if settings.REDIS_URL and not _running_here(_reporter):
         _reporter = asyncio.get_running_loop().create_task(_report_forever(), name="socket-stats")
 
 

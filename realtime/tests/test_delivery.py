@@ -1,0 +1,103 @@
+"""Pacing, slow peers, counters and subscription details, through the real consumer and channel layer."""
+
+import secrets
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+
+from realtime import stats
+from realtime.tests.test_protocol import alert, ask, collect, connect, push
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_layer():
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+async def test_a_burst_over_the_batch_size_limit_arrives_as_several_batches_in_order():
+    socket, _ = await connect()
+    await ask(socket, {"type": "set_interval", "data": {"ms": 300}})
+    await push("alerts", "alert_summary", {"n": -1})  # the first leaves at once; the rest wait for the interval
+    published = [await push("alerts", "alert_summary", {"n": n, "padding": "x" * 60_000}) for n in range(10)]
+    frames = []
+    while sum(len(frame["data"]["messages"]) if frame["type"] == "batch" else 1 for frame in frames) < 11:
+        frames.append(await socket.receive_json_from(timeout=3))
+    batches = [frame for frame in frames if frame["type"] == "batch"]
+    assert len(batches) >= 2
+    received = [message["id"] for batch in batches for message in batch["data"]["messages"]]
+    assert received == [event["id"] for event in published]
+    await socket.disconnect()
+
+
+async def test_a_socket_owing_more_than_its_limit_gets_resync_required_and_close_4408(settings):
+    settings.OPSCONSOLE_WS_MAX_PENDING = 10
+    socket, _ = await connect()
+    await ask(socket, {"type": "set_interval", "data": {"ms": 10_000}})
+    dropped_before = stats.local_counts()["dropped"]
+    first = await push("alerts", "alert_summary", {"n": 0})
+    for n in range(1, 13):
+        await push("alerts", "alert_summary", {"n": n})
+    assert (await socket.receive_json_from(timeout=3))["id"] == first["id"]
+    told = await socket.receive_json_from(timeout=3)
+    assert told["type"] == "resync_required" and "behind" in told["data"]["reason"]
+    assert (await socket.receive_output(timeout=3)) == {"type": "websocket.close", "code": 4408}
+    assert stats.local_counts()["dropped"] - dropped_before >= 11
+
+
+async def test_resume_while_events_are_queued_sends_each_missed_event_once_in_order():
+    socket, hello = await connect()
+    await ask(socket, {"type": "set_interval", "data": {"ms": 2_000}})
+    published = [await push("alerts", "alert_summary", {"n": 0})]
+    assert (await socket.receive_json_from(timeout=3))["id"] == published[0]["id"]
+    published += [await push("alerts", "alert_summary", {"n": n}) for n in range(1, 4)]  # queued for the interval
+    await socket.send_json_to({"type": "resume", "data": {"since": hello["data"]["seq"]}})
+    frames = []
+    while not frames or frames[-1]["type"] != "resumed":
+        frames.append(await socket.receive_json_from(timeout=5))
+    assert [frame["id"] for frame in frames[:-1]] == [event["id"] for event in published]
+    assert await socket.receive_nothing(timeout=2.5)  # the queued copies are not sent again
+    await socket.disconnect()
+
+
+async def test_connection_stats_count_sockets_and_frames(settings):
+    settings.OPSCONSOLE_REDIS_PREFIX = f"oc_realtime_stats_{secrets.token_hex(4)}"  # a private tally under Redis
+
+    async def totals():
+        await sync_to_async(stats.report)()
+        return await sync_to_async(stats.connection_stats)()
+
+    before = await totals()
+    socket, _ = await connect()
+    await ask(socket, {"type": "ping"})
+    during = await totals()
+    await socket.disconnect()
+    after = await totals()
+    assert set(during) >= {"connected_sockets", "messages_in", "messages_out", "dropped"}
+    assert during["connected_sockets"] == before["connected_sockets"] + 1
+    assert during["messages_in"] >= before["messages_in"] + 1
+    assert during["messages_out"] >= before["messages_out"] + 2  # connection, pong
+    assert after["connected_sockets"] == before["connected_sockets"]
+
+
+async def test_subscribing_to_an_event_of_the_other_endpoint_names_it():
+    socket, _ = await connect("/ws/metrics")
+    error = await ask(socket, {"type": "subscribe", "data": {"events": ["alert.cpu"]}})
+    assert error["data"]["code"] == "INVALID_MESSAGE" and "'alert.cpu'" in error["data"]["message"]
+    await socket.disconnect()
+
+
+async def test_source_and_category_filters_hold_back_other_alerts_but_not_a_summary():
+    socket, _ = await connect()
+    await ask(socket, {"type": "subscribe", "data": {"filters": {"source": ["web-1"], "category": ["disk"]}}})
+    await push("alerts", "alert", alert(category="cpu"))
+    await push("alerts", "alert", {**alert(category="disk"), "source": "db-1"})
+    wanted = await push("alerts", "alert", alert(category="disk"))
+    summary = await push("alerts", "alert_summary", {"by_severity": {}})
+    events = await collect(socket, 2)
+    assert [event["id"] for event in events] == [wanted["id"], summary["id"]]
+    await socket.disconnect()
