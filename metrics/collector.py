@@ -1,6 +1,7 @@
 """Measuring the console's own host with psutil (the "collect host metrics" job)."""
 
 import socket
+import threading
 
 import psutil
 from django.conf import settings
@@ -11,9 +12,33 @@ from metrics.services import ingest_points
 from realtime.publish import publish
 from realtime.topics import METRICS
 
-# The first cpu_percent() call has nothing to compare with and answers 0.0;
-# priming it at import makes the first real snapshot meaningful.
-psutil.cpu_percent(interval=None)
+# CPU use is the busy share of the CPU time spent since the previous
+# snapshot. psutil.cpu_percent(interval=None) keeps that baseline per thread,
+# and the jobs run on pool threads, where it would answer 0.0 every time; the
+# baseline is kept here instead, shared and locked.
+_cpu_lock = threading.Lock()
+_cpu_before = psutil.cpu_times()
+
+
+def _busy(times):
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    # guest time is already counted in user/nice on Linux
+    guest = getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    return sum(times) - idle - guest, sum(times) - guest
+
+
+def cpu_percent():
+    """Busy CPU share since the previous call, from any thread."""
+    global _cpu_before
+    with _cpu_lock:
+        now = psutil.cpu_times()
+        before, _cpu_before = _cpu_before, now
+    busy_now, total_now = _busy(now)
+    busy_before, total_before = _busy(before)
+    elapsed = total_now - total_before
+    if elapsed <= 0:
+        return 0.0
+    return round(min(100.0, max(0.0, 100.0 * (busy_now - busy_before) / elapsed)), 1)
 
 
 def host_name():
@@ -26,7 +51,7 @@ def host_snapshot():
     load_1m, load_5m, load_15m = psutil.getloadavg()
     return {
         "host": host_name(),
-        "cpu_percent": psutil.cpu_percent(interval=None),
+        "cpu_percent": cpu_percent(),
         "memory_percent": psutil.virtual_memory().percent,
         "disk_usage_percent": psutil.disk_usage("/").percent,
         "network_io": {"bytes_sent": network.bytes_sent, "bytes_recv": network.bytes_recv},

@@ -18,3 +18,20 @@ def test_a_snapshot_is_stored_as_host_tagged_series_and_pushed(django_capture_on
     types = [event["type"] for event in replay_buffer().since("metrics", before)]
     assert "performance" in types and "metrics" in types
     assert 0 <= snapshot["memory_percent"] <= 100
+
+
+def test_cpu_use_is_measured_from_any_thread():
+    import threading
+    import time
+
+    from metrics.collector import cpu_percent
+
+    cpu_percent()
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        pass  # keep a core busy
+    results = []
+    thread = threading.Thread(target=lambda: results.append(cpu_percent()))
+    thread.start()
+    thread.join()
+    assert 0.0 < results[0] <= 100.0
