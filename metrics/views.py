@@ -3,6 +3,7 @@
 from django.shortcuts import render
 
 from accounts.access import staff_required
+from metrics.collector import STORED_FIELDS, host_name
 from metrics.models import Series
 from realtime.replay import replay_buffer
 from realtime.topics import METRICS
@@ -12,6 +13,7 @@ from realtime.topics import METRICS
 def explorer(request):
     seq = replay_buffer().latest_seq(METRICS)
     series = Series.objects.order_by("name", "tags_key").values("name", "tags")
-    names = sorted({row["name"] for row in series})
-    hosts = sorted({row["tags"].get("host") for row in series if row["tags"].get("host")})
+    # The console's own host metrics are always offered, even before their first point is stored.
+    names = sorted({*STORED_FIELDS, *(row["name"] for row in series)})
+    hosts = sorted({host_name(), *(row["tags"]["host"] for row in series if row["tags"].get("host"))})
     return render(request, "metrics/explorer.html", {"state": {"names": names, "hosts": hosts, "seq": seq}})

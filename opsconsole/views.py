@@ -6,7 +6,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.access import staff_required
-from alerts.models import Incident, IncidentStatus
+from alerts.api.serializers import AlertSerializer
+from alerts.models import Alert, Incident, IncidentStatus
 from alerts.services import alert_summary
 from metrics.collector import STORED_FIELDS, host_name, host_snapshot
 from metrics.query import query_series
@@ -16,6 +17,7 @@ from realtime.topics import ALERTS, METRICS
 
 HISTORY = timedelta(minutes=30)
 HISTORY_STEP_SECONDS = 10
+RECENT_EVENTS = 20
 
 
 def last_snapshot(host):
@@ -48,6 +50,8 @@ def dashboard(request):
         "history": {name: (series[0]["points"] if series else []) for name, series in history.items()},
         "summary": alert_summary(),
         "open_incidents": Incident.objects.exclude(status=IncidentStatus.RESOLVED).count(),
+        # The event log starts with the latest alert changes rather than empty.
+        "recent_alerts": AlertSerializer(Alert.objects.order_by("-updated_at", "-id")[:RECENT_EVENTS], many=True).data,
         "seq": seq,
     }
-    return render(request, "dashboard.html", {"state": state, "snapshot": state["snapshot"], "host": host})
+    return render(request, "dashboard.html", {"state": state, "snapshot": state["snapshot"], "host": host, "now": now})

@@ -1,6 +1,6 @@
 // The alert centre: a table that follows /ws/alerts, with acknowledge / resolve and "open incident".
 import { openStream, pageState } from "./console.js";
-import { api, el, flash, keepTimesFresh, timeAgo } from "./ui.js";
+import { api, el, flash, keepTimesFresh, format, gettext, timeAgo, word } from "./ui.js";
 
 const state = pageState("alerts-state");
 const alerts = new Map(state.alerts.map((alert) => [alert.id, alert]));
@@ -21,12 +21,12 @@ function matches(alert) {
 function actionButtons(alert) {
   const buttons = [];
   if (alert.status === "firing") {
-    buttons.push(el("button", { type: "button", class: "action", dataset: { action: "acknowledge", id: alert.id } }, "Acknowledge"));
+    buttons.push(el("button", { type: "button", class: "action", dataset: { action: "acknowledge", id: alert.id } }, gettext("Acknowledge")));
   }
   if (alert.status !== "resolved") {
-    buttons.push(el("button", { type: "button", class: "action", dataset: { action: "resolve", id: alert.id } }, "Resolve"));
+    buttons.push(el("button", { type: "button", class: "action", dataset: { action: "resolve", id: alert.id } }, gettext("Resolve")));
     if (!alert.silenced && Object.keys(alert.labels || {}).length) {
-      buttons.push(el("button", { type: "button", class: "action", dataset: { action: "silence", id: alert.id } }, "Silence…"));
+      buttons.push(el("button", { type: "button", class: "action", dataset: { action: "silence", id: alert.id } }, gettext("Silence…")));
     }
   }
   return buttons;
@@ -36,13 +36,14 @@ function row(alert) {
   const labels = Object.entries(alert.labels || {}).map(([key, value]) => el("code", {}, `${key}=${value}`));
   return el("tr", { id: `alert-${alert.id}`, class: alert.status, dataset: { status: alert.status } },
     el("td", {}, alert.status === "resolved" ? "" : el("input", {
-      type: "checkbox", "aria-label": `select alert ${alert.id}`, checked: selected.has(alert.id), dataset: { select: alert.id },
+      type: "checkbox", "aria-label": format(gettext("select alert %(id)s"), { id: alert.id }), checked: selected.has(alert.id), dataset: { select: alert.id },
     })),
-    el("td", {}, el("span", { class: `sev ${alert.severity}` }, alert.severity)),
-    el("td", {}, el("span", { class: `status ${alert.status}` }, alert.status), alert.silenced ? " 🔕" : ""),
+    el("td", {}, el("span", { class: `sev ${alert.severity}` }, word(alert.severity))),
+    el("td", {}, el("span", { class: `status ${alert.status}`, dataset: { value: alert.status } }, word(alert.status)),
+      alert.silenced ? el("span", { title: gettext("silenced") }, " 🔕") : ""),
     el("td", { class: "title" }, el("strong", {}, alert.title), alert.message ? el("div", { class: "muted" }, alert.message) : null,
       el("div", { class: "labels" }, labels),
-      alert.incident ? el("a", { href: `/incidents/${alert.incident}/` }, `incident #${alert.incident}`) : null),
+      alert.incident ? el("a", { href: `/incidents/${alert.incident}/` }, format(gettext("incident #%(id)s"), { id: alert.incident })) : null),
     el("td", {}, alert.source, el("div", { class: "muted" }, alert.category)),
     el("td", {}, el("time", { datetime: alert.last_seen_at, "data-relative": true, title: alert.last_seen_at }, timeAgo(alert.last_seen_at))),
     el("td", {}, String(alert.occurrences)),
@@ -92,7 +93,7 @@ async function silenceSimilar(id) {
       matchers, starts_at: new Date().toISOString(), ends_at: new Date(Date.now() + minutes * 60000).toISOString(),
       comment: document.getElementById("silence-comment").value,
     });
-    flash("Silence created; matching alerts go quiet within seconds.", "ok");
+    flash(gettext("Silence created; matching alerts go quiet within seconds."), "ok");
   } catch (error) {
     flash(error.message);
   }

@@ -1,13 +1,14 @@
 // What every console page shares: the live connection and its status badge.
 import { RealtimeClient } from "./realtime.js";
+import { gettext } from "./ui.js";
 
 const STATUS_TEXT = {
-  connecting: "connecting",
-  connected: "live",
-  reconnecting: "reconnecting",
-  polling: "polling",
-  unauthorized: "signed out",
-  closed: "offline",
+  connecting: gettext("connecting"),
+  connected: gettext("live"),
+  reconnecting: gettext("reconnecting"),
+  polling: gettext("polling"),
+  unauthorized: gettext("signed out"),
+  closed: gettext("offline"),
 };
 
 export function showStatus(status) {

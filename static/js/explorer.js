@@ -6,6 +6,8 @@ const state = pageState("explorer-state");
 const form = document.getElementById("explorer-form");
 const chartElement = document.getElementById("explorer-chart");
 let minutes = 60;
+let rangeEnd = Date.now();
+const FEW_POINTS = 30; // below this, draw the dots: a line of one point is invisible
 let shown = []; // [{key, name, tags, points}]
 
 const seriesKey = (series) => `${series.name}|${JSON.stringify(Object.entries(series.tags).sort())}`;
@@ -18,10 +20,13 @@ function option() {
     legend: { top: 0, type: "scroll" },
     grid: { left: 56, right: 24, top: 36, bottom: 64 },
     tooltip: { trigger: "axis" },
-    xAxis: { type: "time" },
+    // The axis is the chosen range, not the data's extent: one fresh point must not make a two-day axis.
+    xAxis: { type: "time", min: rangeEnd - minutes * 60000, max: rangeEnd },
     yAxis: { type: "value", scale: true },
     dataZoom: [{ type: "inside" }, { type: "slider", height: 20, bottom: 12 }],
-    series: shown.map((series) => ({ name: label(series), type: "line", showSymbol: false, data: series.points })),
+    series: shown.map((series) => ({
+      name: label(series), type: "line", symbolSize: 5, showSymbol: series.points.length < FEW_POINTS, data: series.points,
+    })),
   };
 }
 
@@ -31,7 +36,8 @@ async function load() {
     document.getElementById("no-series").hidden = false;
     return;
   }
-  const end = Date.now() / 1000;
+  rangeEnd = Date.now();
+  const end = rangeEnd / 1000;
   const params = new URLSearchParams({ name, agg, start: String(end - minutes * 60), end: String(end) });
   if (host) params.append("tag", `host:${host}`);
   try {
@@ -47,16 +53,33 @@ async function load() {
 function extend(message) {
   const { name, host } = Object.fromEntries(new FormData(form));
   let changed = false;
+  let added = false;
   for (const latest of message.data.series) {
     if (latest.name !== name || (host && latest.tags.host !== host) || latest.value === null) continue;
-    const series = shown.find((item) => item.key === seriesKey(latest));
-    if (!series) continue;
+    let series = shown.find((item) => item.key === seriesKey(latest));
+    if (!series) { // a series born after the page loaded joins the chart
+      series = { name: latest.name, tags: latest.tags, key: seriesKey(latest), points: [] };
+      shown.push(series);
+      added = true;
+    }
     const at = Date.parse(latest.timestamp);
     if (series.points.length && series.points[series.points.length - 1][0] >= at) continue;
     series.points.push([at, latest.value]);
     changed = true;
   }
-  if (changed) chart.setOption({ series: shown.map((series) => ({ data: series.points })) });
+  if (!changed) return;
+  rangeEnd = Math.max(rangeEnd, Date.now());
+  const start = rangeEnd - minutes * 60000;
+  for (const series of shown) {
+    const stale = series.points.findIndex(([at]) => at >= start);
+    if (stale > 0) series.points.splice(0, stale);
+  }
+  document.getElementById("no-series").hidden = true;
+  if (added) return chart.setOption(option(), { notMerge: true });
+  chart.setOption({
+    xAxis: { min: start, max: rangeEnd },
+    series: shown.map((series) => ({ data: series.points, showSymbol: series.points.length < FEW_POINTS })),
+  });
 }
 
 let chart = echarts.init(chartElement, chartTheme());

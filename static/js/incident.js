@@ -1,14 +1,28 @@
 // One incident: status buttons, notes, and a timeline that grows live.
 import { openStream, pageState } from "./console.js";
-import { api, el, flash, keepTimesFresh, timeAgo } from "./ui.js";
+import { api, el, flash, keepTimesFresh, gettext, timeAgo, word } from "./ui.js";
 
 const state = pageState("incident-state");
 const incidentId = state.incident.id;
 const seen = new Set();
+// What each kind of timeline entry reads as; an unknown kind shows as stored.
+const KINDS = {
+  "incident.opened": gettext("opened"),
+  "incident.updated": gettext("updated"),
+  "incident.status_changed": gettext("status changed"),
+  "incident.note": gettext("note"),
+  "incident.alert_attached": gettext("alert attached"),
+  "alert.fired": gettext("alert fired"),
+  "alert.updated": gettext("alert updated"),
+  "alert.acknowledged": gettext("alert acknowledged"),
+  "alert.resolved": gettext("alert resolved"),
+  "alert.silenced": gettext("alert silenced"),
+  "alert.unsilenced": gettext("alert unsilenced"),
+};
 
 function entry(item) {
   return el("li", { id: `event-${item.id}` },
-    el("span", { class: "kind" }, item.kind), " · ", el("span", { class: "muted" }, item.actor), " · ",
+    el("span", { class: "kind", dataset: { kind: item.kind } }, KINDS[item.kind] || item.kind), " · ", el("span", { class: "muted" }, item.actor), " · ",
     el("time", { datetime: item.at, "data-relative": true, title: item.at }, timeAgo(item.at)),
     item.text ? el("div", {}, item.text) : null);
 }
@@ -25,16 +39,17 @@ function addEntries(items) {
 function showIncident(incident) {
   document.getElementById("incident-title").textContent = incident.title;
   const badge = document.getElementById("incident-status");
-  badge.textContent = incident.status;
+  badge.textContent = word(incident.status);
   badge.className = `status ${incident.status}`;
   for (const button of document.querySelectorAll("#status-buttons button")) {
     button.disabled = incident.status === "resolved" || button.dataset.status === incident.status;
+    button.textContent = word(button.dataset.status);
   }
 }
 
 function showAlerts(alerts) {
   document.getElementById("incident-alerts").replaceChildren(...alerts.map((alert) =>
-    el("li", { class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, alert.status), " ", alert.title)));
+    el("li", { class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", alert.title)));
 }
 
 async function refresh() {

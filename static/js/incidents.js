@@ -1,6 +1,6 @@
 // The incident list: opens incidents and follows `incident` events.
 import { openStream, pageState } from "./console.js";
-import { api, el, flash, keepTimesFresh, timeAgo } from "./ui.js";
+import { api, el, flash, keepTimesFresh, timeAgo, word } from "./ui.js";
 
 const state = pageState("incidents-state");
 const incidents = new Map(state.incidents.map((incident) => [incident.id, incident]));
@@ -10,8 +10,8 @@ function render() {
   const rows = [...incidents.values()].sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at)).map((incident) =>
     el("tr", { id: `incident-${incident.id}`, class: incident.status },
       el("td", {}, el("a", { href: `/incidents/${incident.id}/` }, `#${incident.id}`)),
-      el("td", {}, el("span", { class: `sev ${incident.severity}` }, incident.severity)),
-      el("td", {}, el("span", { class: `status ${incident.status}` }, incident.status)),
+      el("td", {}, el("span", { class: `sev ${incident.severity}` }, word(incident.severity))),
+      el("td", {}, el("span", { class: `status ${incident.status}` }, word(incident.status))),
       el("td", { class: "title" }, el("a", { href: `/incidents/${incident.id}/` }, incident.title)),
       el("td", {}, incident.commander || "—"),
       el("td", {}, String(incident.alerts.length)),

@@ -54,8 +54,7 @@ export class RealtimeClient {
   }
 
   url() {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}${this.path}`;
+    return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${this.path}`;
   }
 
   connect() {
@@ -88,10 +87,7 @@ export class RealtimeClient {
 
   /** Sends now when connected; otherwise keeps the newest 100 messages for the next connection. */
   send(message) {
-    if (this.live() && this.outbox.length === 0) {
-      this.socket.send(JSON.stringify(message));
-      return;
-    }
+    if (this.live() && this.outbox.length === 0) return this.socket.send(JSON.stringify(message));
     this.outbox.push(message); // behind a flush in progress too, so order holds
     if (this.outbox.length > OUTBOX_LIMIT) this.outbox.splice(0, this.outbox.length - OUTBOX_LIMIT);
   }
@@ -146,20 +142,13 @@ export class RealtimeClient {
     return frames;
   }
 
-  live() {
-    return this.status === "connected" && this.socket !== null && this.socket.readyState === WebSocket.OPEN;
-  }
+  live() { return this.status === "connected" && this.socket !== null && this.socket.readyState === WebSocket.OPEN; }
 
   receive(raw) {
     this.armSilenceTimer(); // any frame, even one we cannot read, proves the link is alive
-    let message;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      console.debug("[realtime] ignoring a frame that is not JSON");
-      return;
-    }
-    if (!message || typeof message !== "object") return;
+    let message = null;
+    try { message = JSON.parse(raw); } catch { /* reported below */ }
+    if (!message || typeof message !== "object") return console.debug("[realtime] ignoring a frame that is not a JSON object");
     if (message.type === "connection") return this.connected(message);
     const messages = message.type === "batch" ? (message.data && message.data.messages) || [] : [message];
     for (const inner of messages) this.dispatch(inner);
@@ -175,13 +164,9 @@ export class RealtimeClient {
       clearTimeout(pending.timer);
       pending.resolve(message);
     }
-    const handlers = [...(this.handlers.get(message.type) || []), ...(this.handlers.get("*") || [])];
-    for (const handler of handlers) {
-      try {
-        handler(message);
-      } catch (error) {
-        queueMicrotask(() => { throw error; }); // surface a page bug without losing the rest of a batch
-      }
+    for (const handler of [...(this.handlers.get(message.type) || []), ...(this.handlers.get("*") || [])]) {
+      // A page's bug still surfaces, but cannot cost the rest of a batch.
+      try { handler(message); } catch (error) { queueMicrotask(() => { throw error; }); }
     }
   }
 
@@ -228,8 +213,7 @@ export class RealtimeClient {
     if (this.closedByPage) return;
     if (STOP_CODES.has(code)) {
       this.stopPolling();
-      this.setStatus("unauthorized");
-      return;
+      return this.setStatus("unauthorized");
     }
     const delay = backoffDelay(this.attempt);
     this.attempt += 1;
@@ -269,11 +253,9 @@ export class RealtimeClient {
   stopPolling() { this.clearTimer("poll"); }
 
   clearTimer(name) {
-    if (this.timers[name] !== null) {
-      clearTimeout(this.timers[name]);
-      clearInterval(this.timers[name]);
-      this.timers[name] = null;
-    }
+    clearTimeout(this.timers[name]);
+    clearInterval(this.timers[name]);
+    this.timers[name] = null;
   }
 
   clearTimers() { for (const name of Object.keys(this.timers)) this.clearTimer(name); }

@@ -1,4 +1,26 @@
-// Small helpers every page uses: safe element building, REST calls with CSRF, times.
+// Small helpers every page uses: safe element building, REST calls with CSRF, times, translation.
+
+/** The page language's text for `text` (Django's JavaScript catalog, /jsi18n/); English without it. */
+export function gettext(text) {
+  return typeof window.gettext === "function" ? window.gettext(text) : text;
+}
+
+// The words the data carries (statuses, severities), spelled out so makemessages extracts them.
+const WORDS = {
+  firing: gettext("firing"), acknowledged: gettext("acknowledged"), resolved: gettext("resolved"),
+  critical: gettext("critical"), warning: gettext("warning"), info: gettext("info"),
+  open: gettext("open"), investigating: gettext("investigating"), mitigated: gettext("mitigated"),
+};
+
+/** A status or severity from the data in the page language; an unknown value as it is. */
+export function word(value) {
+  return WORDS[value] ?? value;
+}
+
+/** `text` with its %(name)s placeholders filled from `values` (the result is text: insert it with textContent). */
+export function format(text, values) {
+  return text.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+}
 
 /** Builds an element; children are nodes or text (always inserted as text, never as HTML). */
 export function el(tag, attributes = {}, ...children) {
@@ -37,6 +59,11 @@ export async function api(method, path, body) {
     throw new Error(reason || `${response.status} ${response.statusText}`);
   }
   return data;
+}
+
+/** A wall-clock time, 24-hour in every language (an on-call log is read across time zones and habits). */
+export function clock(at) {
+  return new Date(at).toLocaleTimeString(document.documentElement.lang || "en", { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }
 
 const UNITS = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];

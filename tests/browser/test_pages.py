@@ -17,7 +17,8 @@ PAGES = [("/", "dashboard", "#chart-cpu canvas"), ("/metrics/", "metrics", "#exp
 
 @pytest.fixture(scope="module", params=["embedded", "services"])
 def console(request):
-    with running_console(request.param, extra_env={"OPSCONSOLE_SUMMARY_INTERVAL": "1", "OPSCONSOLE_RULES_INTERVAL": "1"}) as console:
+    fast = {"OPSCONSOLE_SUMMARY_INTERVAL": "1", "OPSCONSOLE_RULES_INTERVAL": "1", "OPSCONSOLE_METRICS_BROADCAST_INTERVAL": "1"}
+    with running_console(request.param, extra_env=fast) as console:
         yield console
 
 
@@ -107,4 +108,78 @@ def test_silence_similar_from_the_alert_centre_quiets_the_alert(console, open_pa
     silences = rest(console, "GET", "/api/v1/silences/")["results"]
     assert any(silence["matchers"] == {"host": "maint-1"} for silence in silences)
     page.wait_for_function(f"window.opsconsoleAlerts.alerts.get({alert['id']}).silenced === true", timeout=20_000)
+    assert watch.errors == []
+
+
+def test_an_incident_opened_from_selected_alerts_follows_notes_and_status_live(console, open_page):
+    first, second = raise_alert(console, "Checkout errors"), raise_alert(console, "Payment latency", severity="warning")
+    page, watch = open_page(console)
+    log_in(page, console, "/alerts/")
+    for alert in (first, second):
+        page.check(f"input[data-select='{alert['id']}']")
+    page.click("#open-incident")
+    page.fill("#incident-title", "Checkout degraded")
+    page.click("#incident-dialog button[value=confirm]")
+    page.wait_for_url(f"{console.url}/incidents/*/")
+    incident_id = int(page.url.rstrip("/").rsplit("/", 1)[-1])
+    assert page.locator("#incident-alerts li").count() == 2
+    listing, _ = open_page(console)
+    log_in(listing, console, "/incidents/")
+    listing.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+
+    page.fill("#note", "Rolled back <script>release 42</script>")
+    page.click("#note-form button[type=submit]")
+    page.locator("#timeline li", has_text="Rolled back <script>release 42</script>").wait_for(timeout=5_000)
+    rest(console, "POST", f"/api/v1/incidents/{incident_id}/notes/", {"text": "Vendor confirms the outage"})
+    page.locator("#timeline li", has_text="Vendor confirms the outage").wait_for(timeout=5_000)  # live, no reload
+    page.click("#status-buttons button[data-status=investigating]")
+    page.wait_for_selector("#incident-status.investigating", timeout=5_000)
+    listing.wait_for_selector(f"#incident-{incident_id} .status.investigating", timeout=5_000)
+    assert watch.errors == []
+
+
+def test_the_metrics_explorer_draws_a_series_per_host_and_extends_them_live(console, open_page):
+    now = time.time()
+    points = [{"name": "e2e_latency_ms", "value": value, "timestamp": now - age, "tags": {"host": host}}
+              for host, value in (("e2e-a", 10.0), ("e2e-b", 20.0)) for age in (120, 60)]
+    rest(console, "POST", "/api/v1/metrics/ingest/", {"points": points})
+    page, watch = open_page(console)
+    log_in(page, console, "/metrics/")
+    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.click("#ranges button[data-minutes='15']")
+    page.select_option("#metric-name", "e2e_latency_ms")
+    page.wait_for_function("window.opsconsoleExplorer.shown.length === 2", timeout=5_000)
+    assert page.evaluate("echarts.getInstanceByDom(document.getElementById('explorer-chart')).getOption().dataZoom.length") == 2
+    rest(console, "POST", "/api/v1/metrics/ingest/", {"points": [{"name": "e2e_latency_ms", "value": 30.0, "tags": {"host": "e2e-a"}}]})
+    page.wait_for_function(
+        "window.opsconsoleExplorer.shown.find((series) => series.tags.host === 'e2e-a').points.at(-1)[1] === 30", timeout=10_000
+    )
+    assert watch.errors == []
+
+
+def test_choosing_simplified_chinese_translates_the_pages_and_their_live_parts(console, open_page):
+    raise_alert(console, "Translated buttons")
+    page, watch = open_page(console)
+    log_in(page, console, "/alerts/")
+    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    with page.expect_navigation():
+        page.select_option("form.language select", "zh-hans")
+    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    assert page.locator("h1").inner_text() == "告警中心"  # server-rendered
+    assert page.locator("#realtime-status").inner_text() == "实时"  # from the JavaScript catalog
+    assert page.locator("button[data-action=acknowledge]").first.inner_text() == "确认"
+    assert watch.errors == []
+
+
+def test_the_dark_theme_toggle_redraws_the_charts_and_is_remembered(console, open_page):
+    page, watch = open_page(console)
+    log_in(page, console)
+    page.wait_for_selector("#chart-cpu canvas")
+    page.click("#theme-toggle")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.wait_for_selector("#chart-cpu canvas")
+    page.reload()
+    page.wait_for_selector("#chart-memory canvas")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     assert watch.errors == []
