@@ -19,11 +19,16 @@ class UnknownAlerts(Exception):
         self.missing = sorted(missing)
 
 
-def publish_incident(incident):
+def incident_payloads(incident_ids):
+    """The ``incident`` event data of each incident, by id (what sockets are sent)."""
     from alerts.api.serializers import IncidentSerializer
 
-    incident = Incident.objects.prefetch_related("alerts").select_related("commander").get(pk=incident.pk)
-    payload = IncidentSerializer(incident).data
+    incidents = Incident.objects.prefetch_related("alerts").select_related("commander").filter(pk__in=incident_ids)
+    return {incident.pk: IncidentSerializer(incident).data for incident in incidents}
+
+
+def publish_incident(incident):
+    payload = incident_payloads([incident.pk])[incident.pk]
     transaction.on_commit(lambda: publish(ALERTS, "incident", payload))
 
 

@@ -43,6 +43,11 @@ def fingerprint_for(source, category, labels):
 NOTIFIED_KINDS = {EventKind.ALERT_FIRED, EventKind.ALERT_UNSILENCED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED}
 
 
+def is_pushed(alert, last_kind):
+    """Whether sockets hear of ``alert`` after a change of ``last_kind``: a silenced alert stays quiet while firing."""
+    return not (alert.silenced and alert.status == AlertStatus.FIRING and last_kind != EventKind.ALERT_SILENCED)
+
+
 def publish_alert(alert, kind):
     """Push ``alert`` to ``/ws/alerts`` once the current transaction commits, and queue its notifications.
 
@@ -50,7 +55,7 @@ def publish_alert(alert, kind):
     firing and updates stay quiet, while being silenced, acknowledged or
     resolved is still news on the sockets.
     """
-    if alert.silenced and alert.status == AlertStatus.FIRING and kind != EventKind.ALERT_SILENCED:
+    if not is_pushed(alert, kind):
         return
     from alerts.api.serializers import AlertSerializer
     from alerts.notifications import queue_for

@@ -7,20 +7,15 @@ from alerts import incidents as incident_services
 from alerts.api.serializers import AlertSerializer, IncidentSerializer, TimelineEntrySerializer
 from alerts.models import Alert, AlertStatus, Incident, IncidentStatus
 from alerts.services import alert_summary
-from realtime.replay import replay_buffer
+from realtime.replay import stream_position
 from realtime.topics import ALERTS
 
 FIRST_PAINT_ROWS = 200
 
 
-def stream_position():
-    """Read before the data it goes with: the page resumes from here, so it misses nothing."""
-    return replay_buffer().latest_seq(ALERTS)
-
-
 @staff_required
 def alert_centre(request):
-    seq = stream_position()
+    seq = stream_position(ALERTS)
     unresolved = Alert.objects.exclude(status=AlertStatus.RESOLVED).order_by("-last_seen_at", "-id")[:FIRST_PAINT_ROWS]
     recent_resolved = Alert.objects.filter(status=AlertStatus.RESOLVED).order_by("-last_seen_at", "-id")[:50]
     state = {
@@ -33,7 +28,7 @@ def alert_centre(request):
 
 @staff_required
 def incident_list(request):
-    seq = stream_position()
+    seq = stream_position(ALERTS)
     rows = Incident.objects.select_related("commander").prefetch_related("alerts").order_by("-opened_at", "-id")[:200]
     state = {"incidents": IncidentSerializer(rows, many=True).data, "seq": seq}
     return render(request, "alerts/incident_list.html", {"state": state, "statuses": IncidentStatus.choices})
@@ -41,7 +36,7 @@ def incident_list(request):
 
 @staff_required
 def incident_detail(request, incident_id):
-    seq = stream_position()
+    seq = stream_position(ALERTS)
     incident = get_object_or_404(Incident.objects.select_related("commander").prefetch_related("alerts"), pk=incident_id)
     state = {
         "incident": IncidentSerializer(incident).data,

@@ -5,13 +5,13 @@ from django.shortcuts import render
 from accounts.access import staff_required
 from metrics.collector import STORED_FIELDS, host_name
 from metrics.models import Series
-from realtime.replay import replay_buffer
+from realtime.replay import stream_position
 from realtime.topics import METRICS
 
 
 @staff_required
 def explorer(request):
-    seq = replay_buffer().latest_seq(METRICS)
+    seq = stream_position(METRICS)  # before the data
     series = Series.objects.order_by("name", "tags_key").values("name", "tags")
     # The console's own host metrics are always offered, even before their first point is stored.
     names = sorted({*STORED_FIELDS, *(row["name"] for row in series)})

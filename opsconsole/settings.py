@@ -235,11 +235,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Caches back the API throttles; one process in the embedded shape, Redis when shared.
+# Caches back the API throttles; one process in the embedded shape, Redis when
+# shared (tolerating a Redis outage: see opsconsole/cache.py).
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "opsconsole.cache.OutageTolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": OPSCONSOLE_REDIS_PREFIX,
         }

@@ -12,7 +12,7 @@ from alerts.services import alert_summary
 from metrics.collector import STORED_FIELDS, host_name, host_snapshot
 from metrics.query import query_series
 from metrics.services import latest_values
-from realtime.replay import replay_buffer
+from realtime.replay import stream_position
 from realtime.topics import ALERTS, METRICS
 
 HISTORY = timedelta(minutes=30)
@@ -36,7 +36,7 @@ def last_snapshot(host):
 def dashboard(request):
     # The first paint carries a real snapshot, the last half hour and the
     # alert counts, so the page is useful before (and without) the socket.
-    seq = {topic: replay_buffer().latest_seq(topic) for topic in (ALERTS, METRICS)}  # before the data
+    seq = {topic: stream_position(topic) for topic in (ALERTS, METRICS)}  # before the data
     host = host_name()
     now = timezone.now()
     history = {

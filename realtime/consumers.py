@@ -12,17 +12,18 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
-from realtime import protocol, stats
+from realtime import layer_watch, protocol, stats
 from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import envelope, utc_now_iso
 from realtime.filters import Subscription
-from realtime.replay import replay_buffer
+from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
 from realtime.topics import ALERTS, METRICS, group_name
 from realtime.transport import WriteFlow
 
 
 logger = logging.getLogger(__name__)
 CLOSE_GRACE_SECONDS = 10  # how long a dropped peer has to read its resync_required
+LAYER_LOST = "The console's message broker does not answer; reconnect in a few seconds and resume."
 
 
 def _history(metrics, tags, minutes):
@@ -40,6 +41,36 @@ class StreamConsumer(AsyncWebsocketConsumer):
     """One socket on one topic: authenticate, then serve the protocol and push the topic's events."""
 
     topic = None
+
+    async def __call__(self, scope, receive, send):
+        # Channels subscribes the socket's own channel before any handler
+        # runs, so a layer that is down fails here first: answer the client
+        # in the protocol rather than with a bare 1011 from the server.
+        self._accepted = False
+        try:
+            await super().__call__(scope, receive, send)
+        except BUFFER_ERRORS as error:
+            logger.warning("Refusing a socket on %s: the channel layer is unavailable (%s)", self.topic, error)
+            if not self._accepted:
+                await receive()  # the websocket.connect the handshake is waiting on
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.send", "text": protocol.encode(self._layer_lost_frame())})
+            await send({"type": "websocket.close", "code": protocol.CLOSE_SERVICE_UNAVAILABLE})
+
+    async def accept(self, subprotocol=None, headers=None):
+        await super().accept(subprotocol, headers)
+        self._accepted = True
+
+    def _layer_lost_frame(self):
+        return protocol.error_frame(
+            protocol.SERVICE_UNAVAILABLE, LAYER_LOST, retry_after=layer_watch.RECONNECT_AFTER_MS
+        )
+
+    async def layer_lost(self):
+        """The watcher found Redis gone: tell the client, and close so it reconnects and resumes."""
+        self.outbox.close()
+        await self.send_frame(self._layer_lost_frame())
+        await self.close(code=protocol.CLOSE_SERVICE_UNAVAILABLE)
 
     async def connect(self):
         await self.accept()
@@ -62,6 +93,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.limiter = RateLimiter()
         self.group = group_name(self.topic)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        layer_watch.watch(self)
         stats.count("connected_sockets")
         stats.ensure_reporting()
         stats.report_soon()
@@ -77,9 +109,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
         group = getattr(self, "group", None)
         if group:
             self.outbox.close()
+            layer_watch.unwatch(self)
             stats.count("connected_sockets", -1)
             stats.report_soon()
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except BUFFER_ERRORS as error:  # the layer is down; it forgets the group when Redis restarts
+                logger.info("Could not leave %s: %s", group, error)
 
     async def receive(self, text_data=None, bytes_data=None):
         stats.count("messages_in")
@@ -127,17 +163,19 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.outbox.hold()
         covered = since
         try:
-            events = await database_sync_to_async(replay_buffer().since)(self.topic, since)
-            if events is None:
+            replay = await database_sync_to_async(replay_since)(self.topic, since)
+            if replay is None:
                 await self.send_frame(envelope("resync_required", {
                     "since": since, "reason": "Events after this seq are no longer kept; reload the current state over REST.",
                 }))
                 return
-            replayed = [selected for event in events if (selected := self.subscription.select(event)) is not None]
+            replayed = [selected for event in replay.events if (selected := self.subscription.select(event)) is not None]
             for event in replayed:
                 await self.send_frame(event)
-            covered = events[-1]["meta"]["seq"] if events else since
-            await self.send_frame(envelope("resumed", {"since": since, "count": len(replayed), "seq": covered}))
+            covered = replay.seq
+            await self.send_frame(envelope("resumed", {
+                "since": since, "count": len(replayed), "seq": covered, "source": replay.source,
+            }))
         finally:
             await self.outbox.release(covered_through=covered)
 

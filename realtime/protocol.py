@@ -26,10 +26,14 @@ RATE_LIMIT_EXCEEDED = "RATE_LIMIT_EXCEEDED"
 AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
 PERMISSION_DENIED = "PERMISSION_DENIED"
 SLOW_CONSUMER = "SLOW_CONSUMER"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 CLOSE_AUTHENTICATION_FAILED = 4401
 CLOSE_PERMISSION_DENIED = 4403
 CLOSE_TOO_SLOW = 4408
+# RFC 6455's 1012 (service restart) would say it, but servers may send only
+# 1000 or 3000-4999; like the others, this is the HTTP status plus 4000.
+CLOSE_SERVICE_UNAVAILABLE = 4503
 
 CLIENT_TYPES = ("ping", "subscribe", "unsubscribe", "request_data", "resume", "set_interval")
 
@@ -67,6 +71,11 @@ def parse_frame(topic, text=None, bytes_=None):
         payload = json.loads(text)
     except (ValueError, RecursionError):
         raise ProtocolError(INVALID_JSON, "Frame is not valid JSON.") from None
+    if "\\u" in text and not _encodable(payload):
+        # Only a \u escape can smuggle in a lone surrogate; echoed back (an
+        # error message, a subscription) it would make a frame the server
+        # cannot encode, and daphne would end the connection.
+        raise invalid("Strings must be valid Unicode; this frame has an unpaired surrogate escape (\\ud800-\\udfff).")
     if not isinstance(payload, dict):
         raise invalid("A frame must be a JSON object.")
     type_ = payload.get("type")
@@ -82,8 +91,18 @@ def parse_frame(topic, text=None, bytes_=None):
     return ClientMessage(type_, VALIDATORS[type_](topic, data))
 
 
+def _encodable(payload):
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _strings(value, where, *, allow_empty=False):
-    if not isinstance(value, list) or not all(isinstance(item, str) and 0 < len(item) <= 200 for item in value):
+    if not isinstance(value, list) or not all(
+        isinstance(item, str) and 0 < len(item) <= 200 and item.isprintable() for item in value
+    ):
         raise invalid(f"'{where}' must be a list of non-empty strings.")
     if not value and not allow_empty:
         raise invalid(f"'{where}' must not be empty.")

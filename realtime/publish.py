@@ -11,6 +11,9 @@ from realtime.topics import EVENT_TYPES, group_name
 
 logger = logging.getLogger(__name__)
 
+# Topics on which a publish from this process failed since its last success.
+_lost_on = set()
+
 
 def publish(topic, type_, data):
     """Number, keep and send an event to every socket subscribed to ``topic``.
@@ -18,18 +21,25 @@ def publish(topic, type_, data):
     Call it after the change it reports is committed (``transaction.on_commit``):
     a socket must never hear of a write that was rolled back. Delivery is
     best-effort: a layer outage is logged, never raised into the caller whose
-    write has already succeeded; clients catch up with ``resume``.
+    write has already succeeded. The next event that does get through tells
+    the replay buffer it cannot vouch for what came before, so a client that
+    resumes from before the outage is answered from the durable event log.
     Returns the event, or None if it could not be numbered.
     """
     if type_ not in EVENT_TYPES[topic]:
         raise ValueError(f"{type_!r} is not an event of topic {topic!r}")
     event = envelope(type_, data)
     try:
-        replay_buffer().append(topic, event)
+        replay_buffer().append(topic, event, after_a_loss=topic in _lost_on)
+        _lost_on.discard(topic)
         async_to_sync(get_channel_layer().group_send)(
             group_name(topic), {"type": "stream.event", "event": event}
         )
-    except Exception:  # noqa: BLE001 - see docstring: the caller's write stands
-        logger.exception("Could not publish %s on %s", type_, topic)
-        return None
+    except Exception as error:  # noqa: BLE001 - see docstring: the caller's write stands
+        _lost_on.add(topic)
+        if "seq" in event["meta"]:
+            logger.exception("Could not send %s on %s", type_, topic)
+        else:
+            logger.warning("Could not publish %s on %s: %s", type_, topic, error)
+            return None
     return event

@@ -1,37 +1,62 @@
-"""Per-topic sequence numbers and the buffer that ``resume`` replays from.
+"""Per-topic sequence numbers, the buffer that ``resume`` replays from, and its fall-back to a durable log.
 
-Every pushed event gets the next ``seq`` of its topic and is kept for at least
-``REPLAY_MIN_SECONDS`` and the last ``REPLAY_MIN_EVENTS`` events, whichever
-keeps more, up to ``OPSCONSOLE_REPLAY_MAX_EVENTS`` so a flood cannot exhaust
-memory.
+A seq is a clock reading in microseconds, or one more than the previous seq
+when two events fall in the same microsecond (a hybrid clock). Seqs therefore
+increase per topic, a restarted process or an emptied Redis numbers above
+every seq handed out before, and a seq says roughly when its event was
+published, which is what lets a durable log answer for it (below).
 
-With ``REDIS_URL`` the counter and buffer live in Redis (a sorted set scored by
-seq), so every web process numbers and replays the same stream; without it
-they live in this process, which in the embedded shape is the only one.
+Every pushed event is kept for at least ``REPLAY_MIN_SECONDS`` and the last
+``REPLAY_MIN_EVENTS`` events, whichever keeps more, up to
+``OPSCONSOLE_REPLAY_MAX_EVENTS`` so a flood cannot exhaust memory. Each buffer
+also keeps a watermark, ``kept_from``: every event numbered after it is still
+held. Trimming raises it; so does a publish that failed (the event was
+committed but never numbered, so the buffer alone would skip it).
+
+With ``REDIS_URL`` the counter, watermark and buffer live in Redis (a sorted
+set scored by seq), so every web process numbers and replays the same stream;
+without it they live in this process, which in the embedded shape is the only
+one.
+
+When the buffer cannot answer (Redis restarted empty, a publish failed, the
+gap is older than what is kept), a topic with a durable log, registered with
+``register_durable_log``, answers instead: the alerts topic replays the
+current state of every alert and incident its event log in the database says
+changed since then.
 """
 
 import json
+import logging
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import redis
 from django.conf import settings
 
+logger = logging.getLogger(__name__)
+
 REPLAY_MIN_SECONDS = 300
 REPLAY_MIN_EVENTS = 1000
+# A durable log answers gaps up to this old; an older seq is told to resync.
+LOG_MAX_AGE = timedelta(hours=24)
+# How far before a seq's clock reading the log is read: an event is committed
+# a moment before it is numbered, and web processes' clocks differ a little.
+LOG_CLOCK_MARGIN = timedelta(seconds=30)
+
+BUFFER_ERRORS = (redis.RedisError, OSError)  # what an unreachable buffer raises
 
 
-def numbering_start():
-    """Where a new numbering begins: the current time in milliseconds.
+def now_micros():
+    return time.time_ns() // 1000
 
-    A restarted process (or an emptied Redis) then numbers above every seq
-    it handed out before, so a client resuming from an old seq is seen to
-    have a gap and told to resync, instead of being given the new events as
-    if they followed its old ones.
-    """
-    return int(time.time() * 1000)
+
+def seq_time(seq):
+    """When (about) the event numbered ``seq`` was published."""
+    return datetime.fromtimestamp(seq / 1_000_000, tz=UTC)
 
 
 def max_events():
@@ -41,23 +66,29 @@ def max_events():
 class MemoryReplayBuffer:
     def __init__(self):
         self._lock = threading.Lock()
-        self._start = numbering_start()
+        self._start = now_micros()
         self._seq = {}
+        self._kept_from = {}
         self._events = {}
 
-    def append(self, topic, event):
-        """Number ``event`` (setting ``meta.seq``) and keep it; returns the seq."""
+    def append(self, topic, event, *, after_a_loss=False):
+        """Number ``event`` (setting ``meta.seq``) and keep it; returns the seq.
+
+        ``after_a_loss``: an earlier publish on this topic failed, so nothing
+        before this event can be vouched for.
+        """
         with self._lock:
-            seq = self._seq.get(topic, self._start) + 1
+            previous = self._seq.get(topic, self._start)
+            if after_a_loss:
+                self._kept_from[topic] = previous + 1  # a client at `previous` missed the lost event
+            seq = max(previous + 1, now_micros())
             self._seq[topic] = seq
             event["meta"]["seq"] = seq
             events = self._events.setdefault(topic, deque())
             events.append((time.monotonic(), event))
             cutoff = time.monotonic() - REPLAY_MIN_SECONDS
-            while len(events) > max_events() or (
-                len(events) > REPLAY_MIN_EVENTS and events[0][0] < cutoff
-            ):
-                events.popleft()
+            while len(events) > max_events() or (len(events) > REPLAY_MIN_EVENTS and events[0][0] < cutoff):
+                self._kept_from[topic] = events.popleft()[1]["meta"]["seq"]
             return seq
 
     def latest_seq(self, topic):
@@ -65,38 +96,52 @@ class MemoryReplayBuffer:
             return self._seq.get(topic, self._start)
 
     def since(self, topic, seq):
-        """Events after ``seq`` in order, or None when some of them are no longer kept
-        (or ``seq`` is from before a restart that reset the numbering)."""
+        """Events after ``seq`` in order, or None when the buffer no longer holds all of them."""
         with self._lock:
-            events = self._events.get(topic, ())
             latest = self._seq.get(topic, self._start)
-            if seq > latest:
-                return None  # numbering restarted (a restarted server): the client must reload
-            if seq == latest:
-                return []
-            oldest_kept = events[0][1]["meta"]["seq"] if events else latest + 1
-            if seq + 1 < oldest_kept:
+            if not self._kept_from.get(topic, self._start) <= seq <= latest:
                 return None
-            return [event for _, event in events if event["meta"]["seq"] > seq]
+            return [event for _, event in self._events.get(topic, ()) if event["meta"]["seq"] > seq]
 
 
-# Numbering and storing in one script keeps seq order equal to buffer order
-# even when several processes publish at once.
+# Numbering, storing and trimming in one script keeps seq order equal to
+# buffer order, and the watermark true, even when several processes publish at
+# once. Seqs are below 2^53, so Lua's doubles hold them exactly; '%.0f' keeps
+# them from being written in exponent form.
 APPEND_SCRIPT = """
-local now_ms = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], now_ms, 'NX')
-local seq = redis.call('INCR', KEYS[1])
+local clock = redis.call('TIME')
+local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local previous = tonumber(redis.call('GET', KEYS[1]) or now_us)
+if ARGV[5] == '1' then
+  redis.call('SET', KEYS[3], string.format('%.0f', previous + 1))
+elseif redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('SET', KEYS[3], string.format('%.0f', previous))
+end
+local seq = math.max(previous + 1, now_us)
+redis.call('SET', KEYS[1], string.format('%.0f', seq))
+local now_ms = math.floor(now_us / 1000)
 redis.call('ZADD', KEYS[2], seq, now_ms .. '|' .. ARGV[1])
 local count = redis.call('ZCARD', KEYS[2])
-local cutoff = now_ms - tonumber(ARGV[3]) * 1000
-while count > tonumber(ARGV[4]) do
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
-  local at = tonumber(string.match(oldest, '^(%d+)|'))
-  if count <= tonumber(ARGV[5]) and at >= cutoff then break end
+local cutoff = now_ms - tonumber(ARGV[2]) * 1000
+while count > tonumber(ARGV[3]) do
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  local at = tonumber(string.match(oldest[1], '^(%d+)|'))
+  if count <= tonumber(ARGV[4]) and at >= cutoff then break end
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, 0)
+  redis.call('SET', KEYS[3], oldest[2])
   count = count - 1
 end
 return seq
+"""
+
+# The latest seq, starting the numbering (and its watermark) at the clock if none has begun.
+LATEST_SCRIPT = """
+local clock = redis.call('TIME')
+local now_us = string.format('%.0f', tonumber(clock[1]) * 1000000 + tonumber(clock[2]))
+if redis.call('SET', KEYS[1], now_us, 'NX') then
+  redis.call('SET', KEYS[2], now_us)
+end
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]) or now_us}
 """
 
 
@@ -104,40 +149,36 @@ class RedisReplayBuffer:
     def __init__(self, url, prefix):
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._append = self._redis.register_script(APPEND_SCRIPT)
+        self._latest = self._redis.register_script(LATEST_SCRIPT)
         self._prefix = prefix
 
     def _keys(self, topic):
-        return f"{self._prefix}:seq:{topic}", f"{self._prefix}:replay:{topic}"
+        return f"{self._prefix}:seq:{topic}", f"{self._prefix}:replay:{topic}", f"{self._prefix}:kept-from:{topic}"
 
-    def append(self, topic, event):
+    def append(self, topic, event, *, after_a_loss=False):
         event["meta"].pop("seq", None)
         body = json.dumps(event, separators=(",", ":"))
-        seq = int(
-            self._append(
-                keys=self._keys(topic),
-                args=[body, int(time.time() * 1000), REPLAY_MIN_SECONDS, REPLAY_MIN_EVENTS, max_events()],
-            )
-        )
+        seq = int(self._append(
+            keys=self._keys(topic),
+            args=[body, REPLAY_MIN_SECONDS, REPLAY_MIN_EVENTS, max_events(), "1" if after_a_loss else "0"],
+        ))
         event["meta"]["seq"] = seq
         return seq
 
+    def _latest_and_kept_from(self, topic):
+        seq_key, _, kept_key = self._keys(topic)
+        latest, kept_from = self._latest(keys=[seq_key, kept_key])
+        return int(latest), int(kept_from)
+
     def latest_seq(self, topic):
-        seq_key = self._keys(topic)[0]
-        self._redis.set(seq_key, numbering_start(), nx=True)
-        return int(self._redis.get(seq_key))
+        return self._latest_and_kept_from(topic)[0]
 
     def since(self, topic, seq):
-        seq_key, replay_key = self._keys(topic)
-        latest = self.latest_seq(topic)
-        if seq > latest:
-            return None  # numbering restarted (Redis lost its data): the client must reload
-        if seq == latest:
-            return []
-        rows = self._redis.zrangebyscore(replay_key, seq + 1, "+inf", withscores=True)
-        if not rows or int(rows[0][1]) != seq + 1:
+        latest, kept_from = self._latest_and_kept_from(topic)
+        if not kept_from <= seq <= latest:
             return None
         events = []
-        for member, score in rows:
+        for member, score in self._redis.zrangebyscore(self._keys(topic)[1], seq + 1, "+inf", withscores=True):
             event = json.loads(member.split(b"|", 1)[1])
             event["meta"]["seq"] = int(score)
             events.append(event)
@@ -150,3 +191,61 @@ def replay_buffer():
     if settings.REDIS_URL:
         return RedisReplayBuffer(settings.REDIS_URL, settings.OPSCONSOLE_REDIS_PREFIX)
     return MemoryReplayBuffer()
+
+
+def stream_position(topic):
+    """The latest seq of ``topic``, for a page to resume from; None when the buffer cannot be reached.
+
+    Read it before the data it goes with, so the page misses nothing. A page
+    rendered during a Redis outage still renders; its socket starts afresh.
+    """
+    try:
+        return replay_buffer().latest_seq(topic)
+    except BUFFER_ERRORS as error:
+        logger.warning("Rendering without a stream position for %s: %s", topic, error)
+        return None
+
+
+_durable_logs = {}
+
+
+def register_durable_log(topic, reader):
+    """Let ``reader(moment)`` answer ``resume`` on ``topic`` when the buffer cannot.
+
+    It returns the events (envelopes) that bring a client current with every
+    change since ``moment``, or None when there are too many to replay.
+    """
+    _durable_logs[topic] = reader
+
+
+@dataclass(frozen=True)
+class Replay:
+    events: list
+    seq: int  # the client is current through this seq once it has the events
+    source: str  # "buffer" or "event_log"
+
+
+def replay_since(topic, since):
+    """What a client that last saw ``since`` on ``topic`` missed, or None when it must resync.
+
+    The buffer answers with the events themselves when it still holds every
+    one after ``since``. Otherwise a durable log, where the topic has one,
+    answers with the current state of everything changed since then: enough
+    for a client that keeps state by id, and duplicates are harmless to it.
+    """
+    buffer = replay_buffer()
+    events = buffer.since(topic, since)
+    if events is not None:
+        return Replay(events, events[-1]["meta"]["seq"] if events else since, "buffer")
+    reader = _durable_logs.get(topic)
+    # Read before the log: every event numbered up to here is then in what the log says.
+    latest = buffer.latest_seq(topic)
+    if reader is None or since > latest:
+        return None  # no log, or a seq from a clock that ran ahead of this one
+    moment = seq_time(since) - LOG_CLOCK_MARGIN
+    if moment < datetime.now(UTC) - LOG_MAX_AGE:
+        return None
+    events = reader(moment)
+    if events is None:
+        return None
+    return Replay(events, latest, "event_log")

@@ -197,12 +197,12 @@ async def test_resume_replays_exactly_the_missed_events_in_order_then_resumed():
     await socket.disconnect()
 
 
-async def test_resume_past_the_buffer_answers_resync_required(settings):
+async def test_resume_past_the_buffer_of_a_topic_without_a_durable_log_answers_resync_required(settings):
     settings.OPSCONSOLE_REPLAY_MAX_EVENTS = 1000
-    socket, hello = await connect()
-    await sync_to_async(lambda: [publish("alerts", "alert_summary", {"n": n}) for n in range(1010)])()
+    socket, hello = await connect("/ws/metrics")
+    await sync_to_async(lambda: [publish("metrics", "metrics", {"series": [], "n": n}) for n in range(1010)])()
     answer = await ask(socket, {"type": "resume", "data": {"since": hello["data"]["seq"]}}, timeout=10)
-    while answer["type"] in ("alert_summary", "batch"):
+    while answer["type"] in ("metrics", "batch"):
         answer = await socket.receive_json_from(timeout=10)
     assert answer["type"] == "resync_required"
     await socket.disconnect()

@@ -157,7 +157,11 @@ export class RealtimeClient {
   dispatch(message) {
     const seq = message.meta && message.meta.seq;
     if (typeof seq === "number") this.lastSeq = later(this.lastSeq, seq);
-    if (message.type === "resumed") this.resuming = false;
+    if (message.type === "resumed") {
+      // Events replayed from the server's event log carry no seq: the answer says how far they bring us.
+      this.resuming = false;
+      if (typeof (message.data && message.data.seq) === "number") this.lastSeq = later(this.lastSeq, message.data.seq);
+    }
     if (message.type === "resync_required") this.resynced(message);
     if (message.type === "data" && this.pendingRequests.length) {
       const pending = this.pendingRequests.shift();

@@ -1,0 +1,57 @@
+"""Django's Redis cache, missing instead of failing while Redis is away.
+
+The console caches only what it can afford to lose: throttle counters, counts
+of failed token guesses, the mark of the last metrics broadcast. A Redis
+outage must not turn every token-authenticated request into a 500 when the
+database behind it is fine (HTTP keeps answering through a Redis outage), so
+while Redis does not answer, reads miss and writes are dropped. Throttles are
+therefore lifted for the outage; that is logged.
+"""
+
+import functools
+import logging
+import time
+
+import redis
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
+WARN_EVERY_SECONDS = 10
+_last_warning = 0.0
+
+
+def _missing_on_outage(answer_when_down):
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            global _last_warning
+            try:
+                return method(self, *args, **kwargs)
+            except (redis.RedisError, OSError) as error:
+                if time.monotonic() - _last_warning > WARN_EVERY_SECONDS:
+                    _last_warning = time.monotonic()
+                    logger.warning("Cache unavailable, answering without it (throttles are lifted): %s", error)
+                return answer_when_down(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def _default(key, default=None, *args, **kwargs):
+    return default
+
+
+def _delta(key, delta=1, *args, **kwargs):
+    return delta
+
+
+class OutageTolerantRedisCache(RedisCache):
+    get = _missing_on_outage(_default)(RedisCache.get)
+    get_many = _missing_on_outage(lambda *args, **kwargs: {})(RedisCache.get_many)
+    has_key = _missing_on_outage(lambda *args, **kwargs: False)(RedisCache.has_key)
+    add = _missing_on_outage(lambda *args, **kwargs: False)(RedisCache.add)
+    set = _missing_on_outage(lambda *args, **kwargs: None)(RedisCache.set)
+    set_many = _missing_on_outage(lambda keys, *args, **kwargs: list(keys))(RedisCache.set_many)
+    touch = _missing_on_outage(lambda *args, **kwargs: False)(RedisCache.touch)
+    incr = _missing_on_outage(_delta)(RedisCache.incr)
+    delete = _missing_on_outage(lambda *args, **kwargs: False)(RedisCache.delete)
+    delete_many = _missing_on_outage(lambda *args, **kwargs: None)(RedisCache.delete_many)

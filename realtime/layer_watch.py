@@ -1,0 +1,67 @@
+"""Telling a process's sockets that the channel layer is gone.
+
+channels-redis's pub/sub layer reconnects by itself but says nothing: while
+Redis is away a socket simply stops hearing events, and what is published
+meanwhile never reaches it. So each web process with sockets pings Redis
+every ``WATCH_INTERVAL_SECONDS``; when it does not answer, every socket of the
+process is sent ``SERVICE_UNAVAILABLE`` and closed with 4503. Clients
+reconnect with backoff and ``resume``; once Redis is back,
+the event log in the database answers for what they missed.
+
+The in-memory layer of the embedded shape cannot fail apart from the process,
+so nothing is watched there.
+"""
+
+import asyncio
+import logging
+import weakref
+
+import redis.asyncio
+from django.conf import settings
+
+from realtime.replay import BUFFER_ERRORS
+
+logger = logging.getLogger(__name__)
+
+WATCH_INTERVAL_SECONDS = 1.0
+PING_TIMEOUT_SECONDS = 2.0
+RECONNECT_AFTER_MS = 2000  # what sockets are told to wait before reconnecting
+
+_sockets = weakref.WeakSet()
+_watcher = None
+
+
+def watch(consumer):
+    """Have ``consumer.layer_lost()`` awaited if the layer goes away while it is open."""
+    global _watcher
+    if not settings.REDIS_URL:
+        return
+    _sockets.add(consumer)
+    # A task of another (closed) event loop will never run: tests open many loops.
+    if _watcher is None or _watcher.done() or _watcher.get_loop() is not asyncio.get_running_loop():
+        _watcher = asyncio.get_running_loop().create_task(_watch_forever(), name="channel-layer-watch")
+
+
+def unwatch(consumer):
+    _sockets.discard(consumer)
+
+
+async def _watch_forever():
+    client = redis.asyncio.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=PING_TIMEOUT_SECONDS, socket_connect_timeout=PING_TIMEOUT_SECONDS
+    )
+    try:
+        while _sockets:
+            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+            try:
+                await client.ping()
+            except BUFFER_ERRORS as error:
+                lost = list(_sockets)
+                logger.warning("Redis does not answer (%s); closing %d sockets so they reconnect", error, len(lost))
+                _sockets.clear()
+                outcomes = await asyncio.gather(*(consumer.layer_lost() for consumer in lost), return_exceptions=True)
+                for outcome in outcomes:
+                    if isinstance(outcome, Exception):
+                        logger.error("Could not tell a socket the layer is gone", exc_info=outcome)
+    finally:
+        await client.aclose()
