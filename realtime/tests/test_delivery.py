@@ -4,19 +4,12 @@ import secrets
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import channel_layers
 
 from realtime import stats
 from realtime.tests.test_protocol import alert, ask, collect, connect, push
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-@pytest.fixture(autouse=True)
-def fresh_layer():
-    channel_layers.backends = {}
-    yield
-    channel_layers.backends = {}
 
 
 async def test_a_burst_over_the_batch_size_limit_arrives_as_several_batches_in_order():

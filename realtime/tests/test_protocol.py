@@ -6,7 +6,6 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from opsconsole.asgi import router
@@ -15,12 +14,6 @@ from tests.factories import make_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-@pytest.fixture(autouse=True)
-def fresh_layer():
-    channel_layers.backends = {}  # one layer per test's event loop
-    yield
-    channel_layers.backends = {}
 
 
 async def connect(path="/ws/alerts"):
