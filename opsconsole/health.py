@@ -6,13 +6,16 @@ import uuid
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.http import JsonResponse
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
 def _database_answers():
+    # This executor thread keeps its connection between checks; one that a
+    # database restart broke must be dropped, or every later check fails on it.
+    close_old_connections()
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
@@ -35,6 +38,16 @@ async def _channel_layer_answers():
         pass  # an answer to an earlier probe that timed out
 
 
+async def _channel_layer_check():
+    global _probe_channel
+    result = await _check(_channel_layer_answers())
+    if result["status"] != "ok":
+        # The probe channel may be one the layer has forgotten (it is reset when
+        # Redis is lost): the next check subscribes a fresh one before sending.
+        _probe_channel = None
+    return result
+
+
 async def _check(coroutine):
     started = time.monotonic()
     try:
@@ -48,7 +61,7 @@ async def _check(coroutine):
 async def healthz(request):
     checks = {
         "database": await _check(sync_to_async(_database_answers, thread_sensitive=False)()),
-        "channel_layer": await _check(_channel_layer_answers()),
+        "channel_layer": await _channel_layer_check(),
     }
     healthy = all(check["status"] == "ok" for check in checks.values())
     return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)

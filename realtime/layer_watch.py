@@ -8,6 +8,13 @@ process is sent ``SERVICE_UNAVAILABLE`` and closed with 4503. Clients
 reconnect with backoff and ``resume``; once Redis is back,
 the event log in the database answers for what they missed.
 
+The layer's own connection state is then thrown away too. Its bookkeeping
+does not survive an outage: an unsubscribe that failed while Redis was away
+stays recorded as a subscription, so a later ``group_add`` of the same group
+never subscribes again and its sockets hear nothing. With every socket of the
+process closed and handshakes refused until Redis answers, a fresh layer
+loses nothing.
+
 The in-memory layer of the embedded shape cannot fail apart from the process,
 so nothing is watched there.
 """
@@ -17,6 +24,7 @@ import logging
 import weakref
 
 import redis.asyncio
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from realtime.replay import BUFFER_ERRORS
@@ -25,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 WATCH_INTERVAL_SECONDS = 1.0
 PING_TIMEOUT_SECONDS = 2.0
+RESET_TIMEOUT_SECONDS = 5.0  # a layer waiting on a partitioned Redis must not hold the watch
 RECONNECT_AFTER_MS = 2000  # what sockets are told to wait before reconnecting
 
 _sockets = weakref.WeakSet()
@@ -63,5 +72,13 @@ async def _watch_forever():
                 for outcome in outcomes:
                     if isinstance(outcome, Exception):
                         logger.error("Could not tell a socket the layer is gone", exc_info=outcome)
+                await _reset_layer()
     finally:
         await client.aclose()
+
+
+async def _reset_layer():
+    try:
+        await asyncio.wait_for(get_channel_layer().flush(), RESET_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - a half-reset layer is still better than the stale one
+        logger.exception("Could not reset the channel layer after losing Redis")
