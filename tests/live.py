@@ -61,6 +61,7 @@ class Console:
     password: str
     token: str
     processes: list = field(default_factory=list)
+    workers: list = field(default_factory=list)  # the Celery worker and beat of the services shape
 
     @property
     def url(self):
@@ -121,7 +122,13 @@ def _wait_healthy(url, process):
 
 
 @contextlib.contextmanager
-def running_console(shape, *, web_processes=1, extra_env=None):
+def running_console(shape, *, web_processes=1, extra_env=None, database_url=None, redis_url=None):
+    """Start a console of ``shape`` and stop it, dropping its database, when the block ends.
+
+    ``database_url`` (a Postgres server; the database name in it is ignored)
+    and ``redis_url`` put the services shape on other servers than
+    ``DATABASE_URL``/``REDIS_URL``, e.g. private ones a fault test may stop.
+    """
     var_dir = Path(tempfile.mkdtemp(prefix=f"opsconsole-{shape}-"))
     env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
     env.update(
@@ -134,7 +141,9 @@ def running_console(shape, *, web_processes=1, extra_env=None):
     )
     database_name = None
     if shape == "services":
-        database_url, redis_url = services_or_skip()
+        if not (database_url and redis_url):
+            default_database_url, default_redis_url = services_or_skip()
+            database_url, redis_url = database_url or default_database_url, redis_url or default_redis_url
         database_name = f"oc_live_{secrets.token_hex(4)}"
         _admin_sql(database_url, f'CREATE DATABASE "{database_name}"')
         env.update(
@@ -144,7 +153,7 @@ def running_console(shape, *, web_processes=1, extra_env=None):
         )
     env.update(extra_env or {})
     console = Console(shape=shape, env=env, urls=[], password=env["DJANGO_SUPERUSER_PASSWORD"], token="")
-    workers = []
+    workers = console.workers
     try:
         console.manage("migrate", "--noinput", timeout=180)
         console.manage("collectstatic", "--noinput", "--verbosity", "0", timeout=120)
@@ -176,7 +185,7 @@ def running_console(shape, *, web_processes=1, extra_env=None):
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
         if database_name:
-            _admin_sql(os.environ["DATABASE_URL"], f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+            _admin_sql(database_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
