@@ -25,7 +25,7 @@ function lineOption(label, points) {
     tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "" : `${Number(v).toFixed(1)} %`) },
     // The data's own extent: a fixed half-hour window (min set per push) measured 50-75 MB of heap
     // after 6,000 pushes in tests/browser/test_heap.py, against under 20 MB without it.
-    xAxis: { type: "time", splitNumber: 6, ...loneWindow(points) },
+    xAxis: { type: "time", splitNumber: 6, axisLabel: { hideOverlap: true }, ...loneWindow(points) },
     yAxis: { type: "value", min: 0, max: 100 },
     series: [{
       name: label, type: "line", symbolSize: 5, showSymbol: points.length < FEW_POINTS, areaStyle: { opacity: 0.15 }, data: points,

@@ -21,7 +21,7 @@ function option() {
     grid: { left: 56, right: 24, top: 36, bottom: 64 },
     tooltip: { trigger: "axis" },
     // The axis is the chosen range, not the data's extent: one fresh point must not make a two-day axis.
-    xAxis: { type: "time", min: rangeEnd - minutes * 60000, max: rangeEnd },
+    xAxis: { type: "time", axisLabel: { hideOverlap: true }, min: rangeEnd - minutes * 60000, max: rangeEnd },
     yAxis: { type: "value", scale: true },
     dataZoom: [{ type: "inside" }, { type: "slider", height: 20, bottom: 12 }],
     series: shown.map((series) => ({
