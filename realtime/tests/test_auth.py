@@ -88,3 +88,14 @@ async def test_a_non_staff_account_is_refused_with_4403():
     frame = await communicator.receive_json_from(timeout=5)
     assert frame["data"]["code"] == "PERMISSION_DENIED"
     assert (await communicator.receive_output(timeout=5))["code"] == 4403
+
+
+async def test_a_revoked_token_is_refused_with_4401():
+    from accounts import tokens
+
+    token, key = await database_sync_to_async(make_token)()
+    await database_sync_to_async(tokens.revoke)(token)
+    communicator, _, _ = await open_socket(path="/ws/alerts", headers=[(b"authorization", f"Token {key}".encode())])
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["data"]["code"] == "AUTHENTICATION_FAILED"
+    assert (await communicator.receive_output(timeout=5))["code"] == 4401
