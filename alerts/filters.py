@@ -3,6 +3,8 @@
 from datetime import UTC
 
 import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from alerts.models import Alert, AlertStatus, Incident, IncidentStatus, Severity
 
@@ -10,11 +12,23 @@ from alerts.models import Alert, AlertStatus, Incident, IncidentStatus, Severity
 MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number is an error, not a database overflow
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    default_error_messages = {"out_of_range": "Out of range once converted to UTC."}
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+            raise ValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
+
+
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     """ISO-8601 with any offset Python accepts, compared in UTC (Postgres refuses offsets over 15:59)."""
 
-    def filter(self, qs, value):
-        return super().filter(qs, value.astimezone(UTC) if value else value)
+    field_class = UtcIsoDateTimeField
 
 
 def any_of(choices, **kwargs):

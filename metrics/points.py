@@ -64,7 +64,10 @@ def parse_timestamp(raw, now):
             raise ValueError("is not an ISO-8601 date-time") from None
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=UTC)  # documented: a time without offset is UTC
-        ts = ts.astimezone(UTC)
+        try:
+            ts = ts.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+            raise ValueError("is out of range") from None
     else:
         raise ValueError("must be an ISO-8601 string or epoch seconds")
     if ts < EARLIEST:

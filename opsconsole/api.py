@@ -1,8 +1,11 @@
 """Conventions every endpoint under /api/v1/ shares: paging and error bodies."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -17,6 +20,19 @@ def exception_handler(exc, context):
     DRF answers validation errors as a bare list when a serializer raises one
     for the whole body; clients should find the reason in one place.
     """
+    # Django's request limits raise exceptions DRF leaves to Django, which
+    # answers them with an HTML 400. DRF reads JSON bodies through
+    # request.body, so DATA_UPLOAD_MAX_MEMORY_SIZE is the API's body limit.
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return Response(
+            {"detail": f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query or form parameters."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and not isinstance(response.data, dict):
         # e.g. a search term with a NUL character: Django's form answers a list.

@@ -43,4 +43,10 @@ class StrictJSONParser(JSONParser):
     """JSON whose every string can be stored as given."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return check_strings(super().parse(stream, media_type, parser_context))
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # json gives up on deep nesting ([[[[...) with RecursionError,
+            # which DRF does not catch: without this it is a 500.
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+        return check_strings(data)

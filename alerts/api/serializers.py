@@ -3,6 +3,7 @@
 import math
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -204,8 +205,10 @@ class SilenceSerializer(serializers.ModelSerializer):
         return matchers
 
     def validate(self, attrs):
-        starts_at = attrs.get("starts_at")
-        if starts_at and attrs["ends_at"] <= starts_at:
+        # An absent start is now (the model's default): an end in the past
+        # would make a silence that ends before it starts.
+        starts_at = attrs.get("starts_at") or timezone.now()
+        if attrs["ends_at"] <= starts_at:
             raise serializers.ValidationError({"ends_at": "Must be after starts_at."})
         return attrs
 

@@ -129,6 +129,7 @@ class IngestView(APIView):
 
 
 QUERY_HORIZON = timedelta(days=3650)  # a query may look ahead; only stored points must not
+MAX_STEP_SECONDS = int(QUERY_HORIZON.total_seconds())
 
 
 def parse_time(raw, field):
@@ -150,10 +151,20 @@ def parse_tags(values):
     tags = {}
     for raw in values:
         key, sep, value = raw.partition(":")
-        if not sep or not key or not value:
+        if not sep or not key or not value or "\x00" in raw:
             raise ValidationError({"tag": [f"{raw!r} is not key:value"]})
         tags[key] = value
     return tags
+
+
+def parse_name(raw, *, required):
+    if not raw:
+        if required:
+            raise ValidationError({"name": ["This parameter is required."]})
+        return None
+    if "\x00" in raw:  # Postgres text cannot hold NUL: psycopg would raise, a 500
+        raise ValidationError({"name": ["Must not contain a NUL character."]})
+    return raw
 
 
 TIME_PARAMETERS = [
@@ -179,9 +190,7 @@ class QueryView(APIView):
     )
     def get(self, request):
         params = request.query_params
-        name = params.get("name")
-        if not name:
-            raise ValidationError({"name": ["This parameter is required."]})
+        name = parse_name(params.get("name"), required=True)
         end = parse_time(params["end"], "end") if params.get("end") else datetime.now(UTC)
         start = parse_time(params["start"], "start") if params.get("start") else end - timedelta(hours=1)
         step = None
@@ -190,6 +199,8 @@ class QueryView(APIView):
                 step = int(params["step"])
             except ValueError:
                 raise ValidationError({"step": ["Must be a whole number of seconds."]}) from None
+            if step > MAX_STEP_SECONDS:  # a larger one overflows the database's interval: a 500
+                raise ValidationError({"step": [f"Must be at most {MAX_STEP_SECONDS} seconds."]})
         try:
             series = query_series(
                 name=name, tags=parse_tags(params.getlist("tag")), start=start, end=end, step=step,
@@ -209,7 +220,10 @@ class LatestView(APIView):
         responses={200: LatestAnswer},
     )
     def get(self, request):
-        series = latest_values(name=request.query_params.get("name"), tags=parse_tags(request.query_params.getlist("tag")))
+        series = latest_values(
+            name=parse_name(request.query_params.get("name"), required=False),
+            tags=parse_tags(request.query_params.getlist("tag")),
+        )
         return Response({"series": [latest_payload(item) for item in series]})
 
 
