@@ -1,0 +1,137 @@
+"""Schemathesis, statefully: create alerts, incidents, rules and silences, then drive every id-taking call on them.
+
+drf-spectacular writes no OpenAPI links, but schemathesis 4 infers them from
+the schema itself (a create or list answer carries ``id``; ``/{id}/``
+operations take it), so ``as_state_machine()`` chains POST → GET/PATCH/
+DELETE/acknowledge/resolve/alerts/notes/timeline on real ids instead of
+random ones that can only be 404s.
+"""
+
+import json
+from collections import defaultdict
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections, transaction
+from hypothesis import HealthCheck, Phase, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ensure_resource_availability,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    use_after_free,
+)
+
+from tests.factories import make_token, make_user
+
+# The operations that take an {id}: the stateful run must reach each of them
+# with an id a create (or list) call answered, and get past the 404.
+ID_TAKING = {
+    "GET /api/v1/alerts/{id}/", "PATCH /api/v1/alerts/{id}/", "DELETE /api/v1/alerts/{id}/",
+    "POST /api/v1/alerts/{id}/acknowledge/", "POST /api/v1/alerts/{id}/resolve/",
+    "GET /api/v1/incidents/{id}/", "PATCH /api/v1/incidents/{id}/", "POST /api/v1/incidents/{id}/alerts/",
+    "POST /api/v1/incidents/{id}/notes/", "GET /api/v1/incidents/{id}/timeline/",
+    "GET /api/v1/rules/{id}/", "PATCH /api/v1/rules/{id}/", "DELETE /api/v1/rules/{id}/",
+    "GET /api/v1/silences/{id}/", "DELETE /api/v1/silences/{id}/",
+}
+# Enough scenarios that every link is followed (the run asserts it), few
+# enough for about 30-50 s on a loaded two-core machine.
+SCENARIOS = 100
+STEPS = 12
+
+
+def error_bodies_follow_the_contract(ctx, response, case):
+    """Contract, section 2: every error body is JSON, an object naming the reason."""
+    if response.status_code < 400:
+        return None
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        raise AssertionError(f"{case.operation.label} answered {response.status_code} with a non-JSON body") from None
+    assert isinstance(body, dict) and body, f"{case.operation.label} answered {response.status_code} with {body!r}"
+    return True
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    # Stateful: a created object is there until deleted, and gone after.
+    use_after_free,
+    ensure_resource_availability,
+    error_bodies_follow_the_contract,
+]
+
+
+@pytest.fixture
+def api_key(db):
+    return make_token(make_user(superuser=True))[1]
+
+
+@pytest.fixture
+def api_schema(api_key):
+    # Like Django's test client: keep the test's connection (and its
+    # transaction) open across the requests the WSGI app serves.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi(
+        "/api/v1/schema/?format=json", get_wsgi_application(), headers={"Authorization": f"Token {api_key}"}
+    )
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def test_the_schema_links_every_id_taking_operation_to_a_producer(api_schema):
+    workflow = api_schema.as_state_machine()
+    linked = {name.split(" -> ")[0] for name in workflow.bundles}  # producers whose answers feed later calls
+    creates = {"POST /api/v1/alerts/", "POST /api/v1/incidents/", "POST /api/v1/rules/", "POST /api/v1/silences/"}
+    assert creates <= linked
+    assert ID_TAKING <= api_schema.operations_with_incoming_links()
+
+
+def test_chains_of_calls_on_created_objects_never_fail_and_answer_within_the_schema(api_schema, api_key):
+    answers = defaultdict(set)  # operation -> statuses seen
+
+    class Workflow(api_schema.as_state_machine()):
+        # Each scenario starts from the same empty database: hypothesis
+        # replays scenarios and refuses ones whose answers (201 or 200, and so
+        # which links are open) depend on what an earlier scenario left behind.
+        def setup(self):
+            self.savepoint = transaction.savepoint()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
+            super().teardown()
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Token {api_key}"}}
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            answers[case.operation.label].add(response.status_code)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None, recorder=self.recorder)
+
+    Workflow.run(settings=settings(
+        max_examples=SCENARIOS, stateful_step_count=STEPS, deadline=None, derandomize=True, database=None,
+        phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+    ))
+
+    # The run must have reached each id-taking operation on an object that
+    # exists: a success, or the 409 of an illegal move (a random id can only
+    # be a 404, and most views check the body before the lookup). Attaching
+    # alerts looks the incident up first, and its body's alert ids are never
+    # linked, so there a 400 naming unknown alerts is the proof.
+    reached = {
+        label for label, statuses in answers.items() if any(200 <= code < 300 or code == 409 for code in statuses)
+    }
+    if 400 in answers["POST /api/v1/incidents/{id}/alerts/"]:
+        reached.add("POST /api/v1/incidents/{id}/alerts/")
+    assert ID_TAKING <= reached, f"never reached on a live object: {sorted(ID_TAKING - reached)}"
