@@ -10,6 +10,7 @@ therefore lifted for the outage; that is logged.
 
 import functools
 import logging
+import threading
 import time
 
 import redis
@@ -44,7 +45,23 @@ def _delta(key, delta=1, *args, **kwargs):
     return delta
 
 
+_clients = {}
+_clients_lock = threading.Lock()
+
+
 class OutageTolerantRedisCache(RedisCache):
+    @property
+    def _cache(self):
+        # Django makes a cache object per async context, so under ASGI each
+        # request and each WebSocket handshake built its own client and
+        # connection pool: a TCP connect and handshake with Redis per request.
+        # One client per process, whose pool is thread-safe, serves them all.
+        key = (tuple(self._servers), repr(sorted(self._options.items())))
+        with _clients_lock:
+            if key not in _clients:
+                _clients[key] = self._class(self._servers, **self._options)
+            return _clients[key]
+
     get = _missing_on_outage(_default)(RedisCache.get)
     get_many = _missing_on_outage(lambda *args, **kwargs: {})(RedisCache.get_many)
     has_key = _missing_on_outage(lambda *args, **kwargs: False)(RedisCache.has_key)

@@ -97,6 +97,21 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every request and WebSocket handshake runs in a thread of its
+    # own, so connections cannot persist per thread: without a pool each one
+    # opened a Postgres connection (a backend process) and closed it again.
+    # With CONN_HEALTH_CHECKS the pool checks a connection before lending it,
+    # so a database restart costs the requests in flight, not every
+    # connection the pool held.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env_int("OPSCONSOLE_DB_POOL_SIZE", 10, minimum=1),
+        # Seconds a request waits for a connection. Short: while Postgres is
+        # down (or the pool is exhausted) a quick 503 with Retry-After beats a
+        # request hanging behind it.
+        "timeout": 2,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
     # WAL lets the page readers and the in-process jobs work side by side;
