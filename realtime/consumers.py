@@ -13,12 +13,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from django.utils import timezone
 
-from realtime import layer_watch, protocol, stats
+from realtime import fanout, layer_watch, protocol, stats
 from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import envelope, utc_now_iso
 from realtime.filters import Subscription
 from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
-from realtime.topics import ALERTS, METRICS, group_name
+from realtime.topics import ALERTS, METRICS
 from realtime.transport import WriteFlow
 
 
@@ -42,6 +42,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
     """One socket on one topic: authenticate, then serve the protocol and push the topic's events."""
 
     topic = None
+    # No channel of its own: events come through the process's one
+    # subscription per topic (realtime.fanout), not a subscription per socket.
+    channel_layer_alias = None
 
     async def __call__(self, scope, receive, send):
         # Channels subscribes the socket's own channel before any handler
@@ -103,8 +106,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.flow = WriteFlow.attach(self.scope)
         self.outbox = Outbox(self.send_frame, flow=self.flow)
         self.limiter = RateLimiter()
-        self.group = group_name(self.topic)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # Events offered from the moment the socket joins wait until its
+        # connection frame is out: that frame comes first on every socket.
+        self.outbox.hold()
+        await fanout.join(self, self.topic)
+        self.joined = True
         layer_watch.watch(self)
         stats.count("connected_sockets")
         stats.ensure_reporting()
@@ -116,18 +122,18 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 {"status": "connected", "client_id": self.client_id, "server_time": utc_now_iso(), "seq": latest},
             )
         )
+        await self.outbox.release(covered_through=None)
 
     async def disconnect(self, code):
-        group = getattr(self, "group", None)
-        if group:
+        if getattr(self, "joined", False):
             self.outbox.close()
             layer_watch.unwatch(self)
             stats.count("connected_sockets", -1)
             stats.report_soon()
             try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except BUFFER_ERRORS as error:  # the layer is down; it forgets the group when Redis restarts
-                logger.info("Could not leave %s: %s", group, error)
+                await fanout.leave(self, self.topic)
+            except BUFFER_ERRORS as error:  # the layer is down and is reset when that is noticed
+                logger.info("Could not leave %s: %s", self.topic, error)
 
     async def receive(self, text_data=None, bytes_data=None):
         stats.count("messages_in")

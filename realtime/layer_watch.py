@@ -27,6 +27,7 @@ import redis.asyncio
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from realtime import fanout
 from realtime.replay import BUFFER_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ async def _watch_forever():
                 lost = list(_sockets)
                 logger.warning("Redis does not answer (%s); closing %d sockets so they reconnect", error, len(lost))
                 _sockets.clear()
+                fanout.forget_all()  # a socket that connects from now on subscribes afresh, or is refused
                 outcomes = await asyncio.gather(*(consumer.layer_lost() for consumer in lost), return_exceptions=True)
                 for outcome in outcomes:
                     if isinstance(outcome, Exception):
