@@ -1,0 +1,98 @@
+#!/usr/bin/env python
+"""Issue 8's load figures: sockets connecting to one daphne process, and REST writes with sockets connected.
+
+    .venv/bin/python bench/load.py [--connect-sockets 2000] [--sockets 1000] [--rate 50] [--seconds 60]
+
+Goals: 2,000 sockets connecting within 10 s to one daphne process are all
+served; 50 REST writes/s for 60 s with 1,000 sockets connected: no 5xx,
+p99 REST latency under 200 ms, every event delivered. The tests in
+``tests/load/`` hold the console to the correctness half (every socket
+served, no error, every event delivered) at a rate a shared CI host
+sustains; this script prints the figures at the goals' sizes, each next to
+its goal, with the load average they were taken under.
+
+Starts the production shape (two daphne processes, Celery worker and beat)
+on a throwaway Postgres database and Redis prefix from ``DATABASE_URL`` and
+``REDIS_URL`` (defaults: the local servers). The clients run in two child
+processes; writes are paced open-loop and their latency counts from when
+each was due.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import sys
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def raise_alert(url, token, fingerprint):
+    request = urllib.request.Request(
+        f"{url}/api/v1/alerts/",
+        json.dumps({"fingerprint": fingerprint, "source": "bench-load", "title": "pushed to every socket"}).encode(),
+        {"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def connect_figures(console, count):
+    from tests.load.swarm import load_average, swarms
+
+    with contextlib.ExitStack() as stack:
+        started = swarms(stack, [console.urls[0]], console.token, count, 2)
+        reports = [swarm.connected(timeout=300) for swarm in started]
+        connected = sum(report["connected"] for report in reports)
+        seconds = max(report["seconds"] for report in reports)
+        alert = raise_alert(console.urls[1], console.token, "bench-load-connect")
+        delivered = [swarm.expect([(alert["id"], "firing")], timeout=60) for swarm in started]
+        reached = sum(report["sockets_complete"] for report in delivered)
+        print(f"{count} sockets to one daphne process: {connected} connected, the last after {seconds:.1f} s "
+              f"(goal: all within 10 s); an alert raised on the other process reached {reached}; {load_average()}")
+
+
+def write_figures(console, sockets, rate, seconds):
+    from tests.load.swarm import PacedWriter, load_average, swarms
+
+    with contextlib.ExitStack() as stack:
+        started = swarms(stack, console.urls, console.token, sockets, 2)
+        connects = [swarm.connected(timeout=300) for swarm in started]
+        print(f"{sum(r['connected'] for r in connects)} sockets over both processes in "
+              f"{max(r['seconds'] for r in connects):.1f} s; {load_average()}")
+        writes = PacedWriter(console.urls, console.token, rate=rate, seconds=seconds).run()
+        delivered = [swarm.expect(writes.events, timeout=60) for swarm in started]
+        failed = [status for status in writes.statuses if status is None or status >= 500]
+        print(f"{writes.sent} writes at {rate:g}/s for {seconds:g} s: p50 {writes.percentile(0.50) * 1000:,.0f} ms, "
+              f"p95 {writes.percentile(0.95) * 1000:,.0f} ms, p99 {writes.percentile(0.99) * 1000:,.0f} ms "
+              f"(goal: p99 < 200 ms); statuses {dict(writes.statuses)}; {len(writes.errors)} not answered in time, "
+              f"{len(failed)} 5xx (goal: none); {sum(d['sockets_complete'] for d in delivered)} of {sockets} sockets "
+              f"got all {len(writes.events)} events, {sum(d['events_missing'] for d in delivered)} (socket, event) "
+              f"pairs missing (goal: none); {load_average()}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connect-sockets", type=int, default=2000)
+    parser.add_argument("--sockets", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    from tests.live import running_console
+
+    with running_console("services", web_processes=2) as console:
+        connect_figures(console, args.connect_sockets)
+        write_figures(console, args.sockets, args.rate, args.seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
