@@ -11,10 +11,7 @@ import json
 from collections import defaultdict
 
 import pytest
-import schemathesis
-from django.core import signals
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -26,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     use_after_free,
 )
 
-from tests.factories import make_token, make_user
+from tests.api_schema import api_key, api_schema  # noqa: F401 - the fixtures these tests use
 
 # The operations that take an {id}: the stateful run must reach each of them
 # with an id a create (or list) call answered, and get past the 404.
@@ -67,24 +64,6 @@ CHECKS = [
     ensure_resource_availability,
     error_bodies_follow_the_contract,
 ]
-
-
-@pytest.fixture
-def api_key(db):
-    return make_token(make_user(superuser=True))[1]
-
-
-@pytest.fixture
-def api_schema(api_key):
-    # Like Django's test client: keep the test's connection (and its
-    # transaction) open across the requests the WSGI app serves.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi(
-        "/api/v1/schema/?format=json", get_wsgi_application(), headers={"Authorization": f"Token {api_key}"}
-    )
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 def test_the_schema_links_every_id_taking_operation_to_a_producer(api_schema):

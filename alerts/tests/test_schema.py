@@ -1,10 +1,6 @@
 """Schemathesis against /api/v1/schema/: no 5xx, no answer that contradicts the schema."""
 
 import pytest
-import schemathesis
-from django.core import signals
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -14,7 +10,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.factories import make_token, make_user
+from tests.api_schema import api_key, api_schema  # noqa: F401 - the fixtures these tests use
 
 # The acceptance: no 5xx and no answer that contradicts the schema. Whether a
 # schema-valid body is accepted also depends on data (an unknown username or
@@ -26,24 +22,6 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-
-
-@pytest.fixture
-def api_key(db):
-    return make_token(make_user(superuser=True))[1]
-
-
-@pytest.fixture
-def api_schema(api_key):
-    # Like Django's test client: keep the test's connection (and its
-    # transaction) open across the requests the WSGI app serves.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi(
-        "/api/v1/schema/?format=json", get_wsgi_application(), headers={"Authorization": f"Token {api_key}"}
-    )
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 # Contract, section 2: every endpoint of the REST table, as method and path.

@@ -15,19 +15,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.faults.probes import acall, checked, exited, latest_seq, log_tails, open_stream, reconnect
-from tests.live import run_coroutine, running_console
+from tests.live import QUIET_JOBS, run_coroutine, running_console
 
 pytestmark = pytest.mark.services
 
 OUTAGE_SECONDS = 10
 BACK_WITHIN_SECONDS = 15
-QUIET = {
-    name: "3600"
-    for name in (
-        "OPSCONSOLE_COLLECT_INTERVAL", "OPSCONSOLE_METRICS_BROADCAST_INTERVAL", "OPSCONSOLE_RULES_INTERVAL",
-        "OPSCONSOLE_SUMMARY_INTERVAL", "OPSCONSOLE_NOTIFY_INTERVAL",
-    )
-}
 
 
 @dataclass
@@ -147,7 +140,7 @@ async def outage(console, postgres_server):
 
 @pytest.fixture(scope="module")
 def record(postgres_server):
-    with running_console("services", database_url=postgres_server.url, extra_env=QUIET) as console:
+    with running_console("services", database_url=postgres_server.url, extra_env=QUIET_JOBS) as console:
         yield run_coroutine(outage(console, postgres_server))
 
 

@@ -16,17 +16,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.faults.probes import acall, latest_seq, open_stream, reconnect
-from tests.live import run_coroutine, running_console
+from tests.live import QUIET_JOBS, run_coroutine, running_console
 
 pytestmark = pytest.mark.services
 
-QUIET = {
-    name: "3600"
-    for name in (
-        "OPSCONSOLE_COLLECT_INTERVAL", "OPSCONSOLE_METRICS_BROADCAST_INTERVAL", "OPSCONSOLE_RULES_INTERVAL",
-        "OPSCONSOLE_SUMMARY_INTERVAL", "OPSCONSOLE_NOTIFY_INTERVAL",
-    )
-}
 
 
 @dataclass
@@ -102,7 +95,7 @@ async def process_killed(console):
 
 @pytest.fixture(scope="module")
 def record():
-    with running_console("services", web_processes=2, extra_env=QUIET) as console:
+    with running_console("services", web_processes=2, extra_env=QUIET_JOBS) as console:
         yield run_coroutine(process_killed(console))
 
 
