@@ -113,4 +113,61 @@ def test_chains_of_calls_on_created_objects_never_fail_and_answer_within_the_sch
     }
     if 400 in answers["POST /api/v1/incidents/{id}/alerts/"]:
         reached.add("POST /api/v1/incidents/{id}/alerts/")
-    assert ID_TAKING <= reached, f"never reached on a live object: {sorted(ID_TAKING - reached)}"
+    # Which calls random bodies get past validation to a live object varies
+    # with what the run generates; every one of them is called on a live
+    # object for certain in the test below. Here: the links were followed.
+    assert {label for label in ID_TAKING if label.startswith("GET ")} <= reached, sorted(ID_TAKING - reached)
+
+
+# Each id-taking operation with a valid body, on an object of its kind the test just created.
+LIVE_CALLS = {
+    "GET /api/v1/alerts/{id}/": ("alert", None),
+    "PATCH /api/v1/alerts/{id}/": ("alert", {"title": "renamed"}),
+    "DELETE /api/v1/alerts/{id}/": ("alert", None),
+    "POST /api/v1/alerts/{id}/acknowledge/": ("alert", {}),
+    "POST /api/v1/alerts/{id}/resolve/": ("alert", {"resolution": "fixed"}),
+    "GET /api/v1/incidents/{id}/": ("incident", None),
+    "PATCH /api/v1/incidents/{id}/": ("incident", {"summary": "rolled back"}),
+    "POST /api/v1/incidents/{id}/alerts/": ("incident", {"alerts": ["alert"]}),
+    "POST /api/v1/incidents/{id}/notes/": ("incident", {"text": "paged the DBA"}),
+    "GET /api/v1/incidents/{id}/timeline/": ("incident", None),
+    "GET /api/v1/rules/{id}/": ("rule", None),
+    "PATCH /api/v1/rules/{id}/": ("rule", {"threshold": 95}),
+    "DELETE /api/v1/rules/{id}/": ("rule", None),
+    "GET /api/v1/silences/{id}/": ("silence", None),
+    "DELETE /api/v1/silences/{id}/": ("silence", None),
+}
+CREATE = {
+    "alert": ("/api/v1/alerts/", {"source": "web-1", "title": "disk full"}),
+    "incident": ("/api/v1/incidents/", {"title": "site down"}),
+    "rule": ("/api/v1/rules/", {"name": "cpu high", "metric": "cpu_percent", "operator": ">", "threshold": 90,
+                                "for_seconds": 60, "severity": "warning", "category": "cpu", "title": "CPU high"}),
+    "silence": ("/api/v1/silences/", {"matchers": {"host": "web-1"}, "ends_at": "2099-01-01T00:00:00Z", "comment": "maint"}),
+}
+
+
+def test_live_calls_cover_every_id_taking_operation(api_schema):
+    operations = {result.ok().label for result in api_schema.get_all_operations()}
+    assert set(LIVE_CALLS) == ID_TAKING == {label for label in operations if "{id}" in label}
+
+
+@pytest.mark.parametrize("label", sorted(LIVE_CALLS))
+def test_every_id_taking_operation_on_a_live_object_succeeds_within_the_schema(api_schema, api_key, label):
+    kind, body = LIVE_CALLS[label]
+    headers = {"Authorization": f"Token {api_key}"}
+
+    def create(kind):
+        path, data = CREATE[kind]
+        response = api_schema[path]["POST"].Case(body=data, media_type="application/json", headers=headers).call()
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    if body and body.get("alerts") == ["alert"]:
+        body = {"alerts": [create("alert")]}
+    method, path = label.split(" ", 1)
+    case = api_schema[path][method].Case(
+        path_parameters={"id": create(kind)}, headers=headers,
+        **({} if body is None else {"body": body, "media_type": "application/json"}),
+    )
+    response = case.call_and_validate(checks=CHECKS)
+    assert 200 <= response.status_code < 300, (label, response.status_code, response.text)
