@@ -47,17 +47,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     async def __call__(self, scope, receive, send):
-        # Channels subscribes the socket's own channel before any handler
-        # runs, so a layer that is down fails here first: answer the client
-        # in the protocol rather than with a bare 1011 from the server.
-        self._accepted = False
+        # Redis can fail under any handler after the handshake was accepted
+        # (joining the topic, reading a seq, a resume): answer the client in
+        # the protocol rather than with a bare 1011 from the server.
         try:
             await super().__call__(scope, receive, send)
         except BUFFER_ERRORS as error:
-            logger.warning("Refusing a socket on %s: the channel layer is unavailable (%s)", self.topic, error)
-            if not self._accepted:
-                await receive()  # the websocket.connect the handshake is waiting on
-                await send({"type": "websocket.accept"})
+            logger.warning("Closing a socket on %s: the channel layer is unavailable (%s)", self.topic, error)
             await send({"type": "websocket.send", "text": protocol.encode(self._layer_lost_frame())})
             await send({"type": "websocket.close", "code": protocol.CLOSE_SERVICE_UNAVAILABLE})
 
@@ -71,10 +67,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
-
-    async def accept(self, subprotocol=None, headers=None):
-        await super().accept(subprotocol, headers)
-        self._accepted = True
 
     def _layer_lost_frame(self):
         return protocol.error_frame(
