@@ -20,28 +20,16 @@ each was due.
 
 import argparse
 import contextlib
-import json
 import os
 import resource
 import sys
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def raise_alert(url, token, fingerprint):
-    request = urllib.request.Request(
-        f"{url}/api/v1/alerts/",
-        json.dumps({"fingerprint": fingerprint, "source": "bench-load", "title": "pushed to every socket"}).encode(),
-        {"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.load(response)
-
-
 def connect_figures(console, count):
-    from tests.load.swarm import load_average, swarms
+    from tests.load.swarm import load_average, raise_alert, swarms
 
     with contextlib.ExitStack() as stack:
         started = swarms(stack, [console.urls[0]], console.token, count, 2)

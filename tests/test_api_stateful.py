@@ -13,16 +13,9 @@ from collections import defaultdict
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, Phase, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    ensure_resource_availability,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-    use_after_free,
-)
+from schemathesis.specs.openapi.checks import ensure_resource_availability, use_after_free
 
+from tests.api_schema import CONFORMANCE_CHECKS
 from tests.api_schema import api_key, api_schema  # noqa: F401 - the fixtures these tests use
 
 # The operations that take an {id}: the stateful run must reach each of them
@@ -54,11 +47,7 @@ def error_bodies_follow_the_contract(ctx, response, case):
 
 
 CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
+    *CONFORMANCE_CHECKS,
     # Stateful: a created object is there until deleted, and gone after.
     use_after_free,
     ensure_resource_availability,

@@ -2,26 +2,9 @@
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from tests.api_schema import CONFORMANCE_CHECKS as CHECKS
 from tests.api_schema import api_key, api_schema  # noqa: F401 - the fixtures these tests use
-
-# The acceptance: no 5xx and no answer that contradicts the schema. Whether a
-# schema-valid body is accepted also depends on data (an unknown username or
-# alert id is schema-valid and rightly refused), so that check is not ours.
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
 
 
 # Contract, section 2: every endpoint of the REST table, as method and path.

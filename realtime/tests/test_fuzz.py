@@ -73,28 +73,11 @@ def _fresh_token_per_test():
 @given(frame=frames)
 @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_any_frame_gets_a_contract_answer_and_the_socket_stays_usable(frame):
-    async def scenario():
-        channel_layers.backends = {}
-        key = await staff_key()
-        socket = WebsocketCommunicator(router, "/ws/metrics", headers=[(b"authorization", f"Token {key}".encode())])
-        assert (await socket.connect(timeout=5))[0]
-        await socket.receive_json_from(timeout=5)
-        if isinstance(frame, bytes):
-            await socket.send_to(bytes_data=frame)
-        else:
-            await socket.send_to(text_data=frame)
-        text = await socket.receive_from(timeout=5)
-        text.encode("utf-8")  # what daphne does with it: a lone surrogate would end the connection
-        answer = json.loads(text)
-        assert answer["type"] in ANSWERS
-        if answer["type"] == "error":
-            assert answer["data"]["code"] in ERROR_CODES
-        await socket.send_json_to({"type": "ping"})
-        while (reply := await socket.receive_json_from(timeout=5))["type"] != "pong":
-            pass
-        await socket.disconnect()
-
-    run_coroutine(scenario())
+    answer, pong = run_coroutine(answer_then_pong(frame))
+    assert answer["type"] in ANSWERS
+    if answer["type"] == "error":
+        assert answer["data"]["code"] in ERROR_CODES
+    assert pong["type"] == "pong"
 
 
 # -- Hostile frames, one behaviour each: the contract's error code, then the socket still answers `ping`. ---------

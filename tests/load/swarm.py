@@ -16,6 +16,7 @@ import os
 import secrets
 import threading
 import time
+import urllib.request
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -324,3 +325,15 @@ class PacedWriter:
                 self.results.sent += 1
         self.results.seconds = time.monotonic() - start
         return self.results
+
+
+def raise_alert(url, token, fingerprint):
+    """Raise one alert over REST on the web process at ``url``; its JSON, after a 201."""
+    request = urllib.request.Request(
+        f"{url}/api/v1/alerts/",
+        json.dumps({"fingerprint": fingerprint, "source": "load-test", "title": "pushed to every socket"}).encode(),
+        {"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 201, response.status
+        return json.load(response)

@@ -14,12 +14,10 @@ handshakes and would measure itself rather than the server.
 """
 
 import contextlib
-import json
-import urllib.request
 
 import pytest
 
-from tests.load.swarm import load_average, swarms
+from tests.load.swarm import load_average, raise_alert, swarms
 
 SOCKETS = 2000
 CLIENT_PROCESSES = 2
@@ -40,17 +38,6 @@ def connected(console):
         yield started, reports
 
 
-def raise_alert(console, fingerprint):
-    request = urllib.request.Request(
-        f"{console.urls[1]}/api/v1/alerts/",
-        json.dumps({"fingerprint": fingerprint, "source": "load-test", "title": "pushed to every socket"}).encode(),
-        {"Authorization": f"Token {console.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.status == 201
-        return json.load(response)
-
-
 def test_2000_sockets_all_get_their_connection_frame(connected):
     _, reports = connected
     assert [error for report in reports for error in report["errors"]] == []
@@ -59,7 +46,7 @@ def test_2000_sockets_all_get_their_connection_frame(connected):
 
 def test_an_alert_raised_after_2000_sockets_connected_reaches_every_one_of_them(console, connected):
     started, _ = connected
-    alert = raise_alert(console, "load-2000-sockets")
+    alert = raise_alert(console.urls[1], console.token, "load-2000-sockets")
     delivered = [swarm.expect([(alert["id"], "firing")], timeout=30) for swarm in started]
     print(f"\nalert pushed to {sum(d['sockets_complete'] for d in delivered)} of {SOCKETS} sockets; {load_average()}")
     assert sum(report["sockets_complete"] for report in delivered) == SOCKETS
