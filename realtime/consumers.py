@@ -17,6 +17,7 @@ from realtime import fanout, layer_watch, protocol, stats
 from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import envelope, utc_now_iso
 from realtime.filters import Subscription
+from realtime.frames import Frame
 from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
 from realtime.topics import ALERTS, METRICS
 from realtime.transport import WriteFlow
@@ -45,6 +46,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # No channel of its own: events come through the process's one
     # subscription per topic (realtime.fanout), not a subscription per socket.
     channel_layer_alias = None
+    flow = None  # the send-buffer watch (realtime.transport), once the socket is let in
 
     async def __call__(self, scope, receive, send):
         # Redis can fail under any handler after the handshake was accepted
@@ -96,7 +98,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.client_id = f"client_{uuid.uuid4().hex[:12]}"
         self.subscription = Subscription()
         self.flow = WriteFlow.attach(self.scope)
-        self.outbox = Outbox(self.send_frame, flow=self.flow)
+        self.outbox = Outbox(self.send_encoded, flow=self.flow)
         self.limiter = RateLimiter()
         # Events offered from the moment the socket joins wait until its
         # connection frame is out: that frame comes first on every socket.
@@ -189,37 +191,48 @@ class StreamConsumer(AsyncWebsocketConsumer):
         finally:
             await self.outbox.release(covered_through=covered)
 
-    async def stream_event(self, message):
+    def offer_event(self, event):
+        """Take a published event (from realtime.fanout); returns the sending to await when some is due now.
+
+        Synchronous, like the outbox's offer: on the broadcast path this runs
+        once per socket and event, and usually only queues.
+        """
         if self.outbox.closed:
             stats.count("dropped")  # given up on: its close is on the way
-            return
-        event = self.subscription.select(message["event"])
-        if event is None:
-            return
+            return None
+        selected = self.subscription.select(event)
+        if selected is None:
+            return None
         try:
-            await self.outbox.push(event)
+            return self.outbox.offer(selected)
         except TooFarBehind as behind:
-            stats.count("dropped", behind.dropped)
-            await self.send_frame(envelope("resync_required", {
-                "seq": event["meta"].get("seq"),
-                "reason": f"This connection fell more than {behind.dropped - 1} events behind; reconnect and reload over REST.",
-            }))
-            # A peer that reads again soon gets this frame and the close
-            # code; the outbox holds nothing more for it meanwhile.
-            if self.flow is not None:
-                self.flow.allow_slow_close(CLOSE_GRACE_SECONDS)
-            await self.close(code=protocol.CLOSE_TOO_SLOW)
+            return self._give_up(behind, selected)
+
+    async def _give_up(self, behind, event):
+        stats.count("dropped", behind.dropped)
+        await self.send_frame(envelope("resync_required", {
+            "seq": event["meta"].get("seq"),
+            "reason": f"This connection fell more than {behind.dropped - 1} events behind; reconnect and reload over REST.",
+        }))
+        # A peer that reads again soon gets this frame and the close
+        # code; the outbox holds nothing more for it meanwhile.
+        if self.flow is not None:
+            self.flow.allow_slow_close(CLOSE_GRACE_SECONDS)
+        await self.close(code=protocol.CLOSE_TOO_SLOW)
 
     async def send_frame(self, frame):
-        text = protocol.encode(frame)
-        if len(text) > protocol.MAX_SERVER_FRAME_BYTES // 4 and len(text.encode()) > protocol.MAX_SERVER_FRAME_BYTES:
+        await self.send_encoded(Frame.of(frame))
+
+    async def send_encoded(self, frame):
+        """Send a :class:`realtime.frames.Frame`; a pushed one is encoded once for all the sockets it goes to."""
+        if frame.size > protocol.MAX_SERVER_FRAME_BYTES:
             # Daphne would refuse it and end this consumer; one oversized event must not.
-            logger.error("Not sending a %s frame of %d characters: over the server's frame limit", frame["type"], len(text))
+            logger.error("Not sending a %s frame of %d bytes: over the server's frame limit", frame.type, frame.size)
             stats.count("dropped")
             return
         stats.count("messages_out")
-        await self.send(text_data=text)
-
+        if self.flow is None or not self.flow.write(frame):
+            await self.send(text_data=frame.text)
 
 class AlertsConsumer(StreamConsumer):
     topic = ALERTS

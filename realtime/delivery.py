@@ -1,18 +1,19 @@
 """Pacing one socket: merging bursts into batches, holding frames for a slow peer, limiting what a client may send.
 
-No ORM and no I/O of its own: the consumer hands it frames and a send
-function, so the broadcast path stays a few list operations per socket.
+No ORM and no I/O of its own: the consumer hands it events and a send
+function, which it calls with frames encoded once per process
+(:mod:`realtime.frames`), so the broadcast path stays a few list
+operations per socket.
 """
 
 import asyncio
-import json
 import logging
+import math
 import time
-from collections import OrderedDict
 
 from django.conf import settings
 
-from realtime.envelope import envelope
+from realtime.frames import batch_frame, event_frame, in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +21,6 @@ DEFAULT_INTERVAL_MS = 100
 # A batch frame stays under this many bytes of events; daphne refuses to send
 # frames over its 1 MiB message limit, and one huge frame would stall a reader.
 MAX_BATCH_BYTES = 256 * 1024
-_SIZES_KEPT = 4096
-_sizes = OrderedDict()  # event id -> encoded size; each event is measured once, not once per socket
 
 
 def max_pending():
@@ -44,31 +43,48 @@ def _seq(frame):
     return frame.get("meta", {}).get("seq")
 
 
-def encoded_size(event):
-    """Bytes of ``event`` as JSON (an upper bound for a filtered copy of it, which keeps its id)."""
-    key = event.get("id")
-    size = _sizes.get(key)
-    if size is None:
-        size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
-        if key is not None:
-            _sizes[key] = size
-            if len(_sizes) > _SIZES_KEPT:
-                _sizes.popitem(last=False)
-    return size
+class _Ticker:
+    """Wakes the outboxes due at about the same moment with one timer and one task between them.
+
+    Sockets that were sent the same event together fall due together, an
+    interval later; a timer and a task each (10,000 a second with 1,000
+    sockets at the default interval) cost more than the sends they started.
+    Due times are rounded up to ``GRAIN``, so an outbox is never woken early.
+    """
+
+    GRAIN = 0.005
+
+    def __init__(self):
+        self._due = {}  # (loop, tick) -> outboxes to wake then
+
+    def wake_after(self, outbox, delay):
+        """Call ``outbox._on_timer(token)`` ``delay`` seconds from now or just after; returns the token."""
+        loop = asyncio.get_running_loop()
+        key = (loop, math.ceil((loop.time() + delay) / self.GRAIN))
+        waiting = self._due.get(key)
+        if waiting is None:
+            waiting = self._due[key] = []
+            loop.call_at(key[1] * self.GRAIN, self._fire, key)
+        waiting.append(outbox)
+        return key
+
+    def _fire(self, key):
+        waiting = self._due.pop(key)
+        task = asyncio.ensure_future(self._wake(key, waiting))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    @staticmethod
+    async def _wake(key, waiting):
+        for outbox in waiting:
+            try:
+                await outbox._on_timer(key)
+            except Exception:  # noqa: BLE001 - one socket's failure must not hold up the others
+                logger.exception("Could not send a socket's queued events")
 
 
-def in_batches(events, limit=MAX_BATCH_BYTES):
-    """``events`` cut, in order, into runs of at most ``limit`` bytes (a bigger event goes alone)."""
-    batch, size = [], 0
-    for event in events:
-        event_size = encoded_size(event)
-        if batch and size + event_size > limit:
-            yield batch
-            batch, size = [], 0
-        batch.append(event)
-        size += event_size
-    if batch:
-        yield batch
+_background = set()
+_ticker = _Ticker()
 
 
 class Outbox:
@@ -78,7 +94,7 @@ class Outbox:
     interval at once, later ones together as one ``batch`` at the interval's
     end (several batches, in order, when they exceed ``MAX_BATCH_BYTES``). While the peer's send buffer is full (``flow.paused``, see
     :mod:`realtime.transport`) or a ``resume`` is replaying, they wait here;
-    when more than ``max_pending()`` wait, :meth:`push` gives up on the socket
+    when more than ``max_pending()`` wait, :meth:`offer` gives up on the socket
     with :class:`TooFarBehind` instead of letting its memory grow.
     """
 
@@ -86,12 +102,13 @@ class Outbox:
         self._send = send
         self.interval = interval_ms / 1000
         self._flow = flow
+        self._limit = max_pending()
         self._pending = []
         self._last_sent = 0.0
         self._timer = None
         self._held = False
         self._covered_through = None  # seq a replay sent up to; later copies are dropped
-        self._closed = False
+        self.closed = False
         self._tasks = set()
         if flow is not None:
             flow.on_resume = self._wake
@@ -100,26 +117,25 @@ class Outbox:
     def pending(self):
         return len(self._pending)
 
-    @property
-    def closed(self):
-        return self._closed
+    def offer(self, frame):
+        """Queue ``frame``; returns the sending to await when some is due now, else None.
 
-    async def push(self, frame):
-        """Queue ``frame`` and send what is due; raises TooFarBehind (once) when the queue is full."""
-        if self._closed or self._already_replayed(frame):
-            return
-        if len(self._pending) >= max_pending():
+        Synchronous, so that the common case on the broadcast path (the event
+        waits for the interval's end) costs no coroutine per socket. Raises
+        TooFarBehind (once) when the queue is full.
+        """
+        if self.closed or self._already_replayed(frame):
+            return None
+        if len(self._pending) >= self._limit:
             dropped = len(self._pending) + 1
             self.close()
             raise TooFarBehind(dropped)
         self._pending.append(frame)
-        await self._send_if_due()
+        return self._due_now()
 
     async def flush(self):
         """Send whatever waits now, ignoring the interval (not a full send buffer or a hold)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer = None
         if not self._blocked():
             await self._send_pending()
 
@@ -143,35 +159,41 @@ class Outbox:
         return self._covered_through is not None and seq is not None and seq <= self._covered_through
 
     def close(self):
-        self._closed = True
+        self.closed = True
         self._pending = []
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer = None
         if self._flow is not None:
             self._flow.on_resume = None
         for task in self._tasks:
             task.cancel()
 
     def _blocked(self):
-        return self._held or self._closed or (self._flow is not None and self._flow.paused)
+        return self._held or self.closed or (self._flow is not None and self._flow.paused)
 
-    async def _send_if_due(self):
+    def _due_now(self):
+        """The sending to await if the queue may go now; otherwise a wake-up is set for when it may."""
         if self._timer is not None or self._blocked() or not self._pending:
-            return
+            return None
         wait = self._last_sent + self.interval - time.monotonic()
         if wait <= 0:
-            await self._send_pending()
-        else:
-            self._timer = asyncio.get_running_loop().call_later(wait, self._on_timer)
+            return self._send_pending()
+        self._timer = _ticker.wake_after(self, wait)
+        return None
 
-    def _on_timer(self):
+    async def _send_if_due(self):
+        sending = self._due_now()
+        if sending is not None:
+            await sending
+
+    async def _on_timer(self, token):
+        if token != self._timer:
+            return  # flushed or closed since; a later wake-up, if any, is its own
         self._timer = None
-        self._spawn(self._send_if_due())
+        await self._send_if_due()
 
     def _wake(self):
         # Twisted drained the send buffer (same thread and loop as the consumer).
-        if not self._closed and self._pending:
+        if not self.closed and self._pending:
             self._spawn(self._send_if_due())
 
     def _spawn(self, coroutine):
@@ -184,11 +206,8 @@ class Outbox:
         if not pending:
             return
         self._last_sent = time.monotonic()
-        for batch in in_batches(pending):
-            if len(batch) == 1:
-                await self._send(batch[0])
-            else:
-                await self._send(envelope("batch", {"messages": batch}, {"count": len(batch)}))
+        for run in in_batches([event_frame(event) for event in pending], MAX_BATCH_BYTES):
+            await self._send(run[0] if len(run) == 1 else batch_frame(run))
 
 
 class RateLimiter:

@@ -39,10 +39,12 @@ class Fanout:
 
     async def _relay_forever(self):
         while True:
-            message = await self.layer.receive(self.channel)
+            event = (await self.layer.receive(self.channel))["event"]
             for member in list(self.members):
                 try:
-                    await member.stream_event(message)
+                    sending = member.offer_event(event)
+                    if sending is not None:
+                        await sending
                 except Exception:  # noqa: BLE001 - one socket's failure must not cost the others their events
                     logger.exception("Could not hand an event to a socket on %s", self.topic)
 
@@ -53,7 +55,10 @@ class Fanout:
 
 
 async def join(consumer, topic):
-    """Have ``consumer.stream_event`` called with every event published on ``topic`` from now on.
+    """Have ``consumer.offer_event`` called with every event published on ``topic`` from now on.
+
+    ``offer_event(event)`` returns None or an awaitable, awaited before the
+    next socket is offered the event, so each socket's frames keep their order.
 
     Raises what the layer raises when it cannot subscribe (Redis away); the
     consumer then has not joined.

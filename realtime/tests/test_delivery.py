@@ -94,3 +94,37 @@ async def test_source_and_category_filters_hold_back_other_alerts_but_not_a_summ
     events = await collect(socket, 2)
     assert [event["id"] for event in events] == [wanted["id"], summary["id"]]
     await socket.disconnect()
+
+
+async def test_sockets_sent_the_same_burst_share_one_encoded_batch_frame():
+    sockets = [(await connect())[0] for _ in range(3)]
+    for socket in sockets:
+        await ask(socket, {"type": "set_interval", "data": {"ms": 300}})
+    first = await push("alerts", "alert_summary", {"n": 0})  # leaves at once; the next three wait together
+    burst = [await push("alerts", "alert_summary", {"n": n}) for n in range(1, 4)]
+    batches = []
+    for socket in sockets:
+        assert (await socket.receive_json_from(timeout=3))["id"] == first["id"]
+        batches.append(await socket.receive_json_from(timeout=3))
+        await socket.disconnect()
+    assert [batch["type"] for batch in batches] == ["batch"] * 3
+    assert batches[0]["data"]["messages"] == burst and batches[0]["meta"] == {"count": 3}
+    assert batches[1] == batches[0] and batches[2] == batches[0]  # one frame, encoded once, for all three
+
+
+async def test_a_filtered_copy_of_an_event_is_not_confused_with_the_event_it_came_from():
+    everything, _ = await connect("/ws/metrics")
+    one_host, _ = await connect("/ws/metrics")
+    await ask(one_host, {"type": "subscribe", "data": {"filters": {"host": ["web-1"]}}})
+    series = [
+        {"name": "cpu_percent", "tags": {"host": "web-1"}, "value": 1},
+        {"name": "cpu_percent", "tags": {"host": "web-2"}, "value": 2},
+    ]
+    published = await push("metrics", "metrics", {"series": series})
+    whole = await everything.receive_json_from(timeout=3)
+    narrowed = await one_host.receive_json_from(timeout=3)
+    assert whole["id"] == narrowed["id"] == published["id"]
+    assert whole["data"]["series"] == series
+    assert narrowed["data"]["series"] == series[:1]
+    await everything.disconnect()
+    await one_host.disconnect()
