@@ -109,3 +109,22 @@ def test_https_switch_turns_on_secure_cookies_and_hsts():
         "(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS > 0)",
     )
     assert eval(result.stdout) == (True, True, True, True)  # noqa: S307
+
+
+def test_every_middleware_runs_on_the_event_loop_so_a_request_crosses_to_a_thread_once():
+    # One sync-only middleware makes Django run the stack in a thread and hop
+    # back to the loop for the view dispatch: two more crossings per request,
+    # each waiting on a loop that also feeds every socket (bench/load.py).
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    sync_only = [path for path in settings.MIDDLEWARE if not getattr(import_string(path), "async_capable", False)]
+    assert sync_only == []
+
+
+async def test_static_files_are_served_from_the_async_middleware_stack():
+    from django.test import AsyncClient
+
+    response = await AsyncClient().get("/static/vendor/echarts/echarts.min.js")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
+    assert b"echarts" in b"".join(response.streaming_content)[:2000].lower()
