@@ -12,7 +12,8 @@ from django.utils import timezone
 from accounts.models import ApiToken
 
 KEY_SCHEME = "oc"
-PREFIX_BYTES = 6  # 8 url-safe characters
+PREFIX_BYTES = 6
+PREFIX_LENGTH = len(secrets.token_urlsafe(PREFIX_BYTES))  # 8 url-safe characters
 SECRET_BYTES = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -37,10 +38,9 @@ def split_key(key):
     scheme, sep, rest = key.partition("_")
     # The secret part may itself contain "_" (url-safe base64), the prefix too,
     # so the prefix is taken by its fixed length.
-    prefix_length = len(secrets.token_urlsafe(PREFIX_BYTES))
-    if scheme != KEY_SCHEME or not sep or len(rest) < prefix_length + 2 or rest[prefix_length] != "_":
+    if scheme != KEY_SCHEME or not sep or len(rest) < PREFIX_LENGTH + 2 or rest[PREFIX_LENGTH] != "_":
         return None
-    return rest[:prefix_length]
+    return rest[:PREFIX_LENGTH]
 
 
 def authenticate_key(key):
@@ -48,8 +48,13 @@ def authenticate_key(key):
     prefix = split_key(key)
     if prefix is None:
         return None
-    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
-    if token is None or not hmac.compare_digest(token.key_hash, hash_key(key)):
+    try:
+        # get(), not first(): the prefix is unique, and first() would add an
+        # ORDER BY (the model's ordering) to a lookup every request makes.
+        token = ApiToken.objects.select_related("user").get(prefix=prefix)
+    except ApiToken.DoesNotExist:
+        return None
+    if not hmac.compare_digest(token.key_hash, hash_key(key)):
         return None
     if not token.is_active or not token.user.is_active:
         return None

@@ -57,10 +57,10 @@ def publish_alert(alert, kind):
     """
     if not is_pushed(alert, kind):
         return
-    from alerts.api.serializers import AlertSerializer
+    from alerts.api.serializers import alert_data
     from alerts.notifications import queue_for
 
-    payload = AlertSerializer(alert).data
+    payload = alert_data(alert)
     if kind in NOTIFIED_KINDS:
         queue_for(payload, kind)
     transaction.on_commit(lambda: publish(ALERTS, "alert", payload))
@@ -71,7 +71,8 @@ def _record(kind, alert, actor, text="", data=None):
 
 
 def _active_silences(at):
-    return [silence.matchers for silence in Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).only("matchers")]
+    active = Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by()  # any order will do
+    return list(active.values_list("matchers", flat=True))
 
 
 def _silenced_by(matchers_list, labels):
@@ -137,12 +138,13 @@ def raise_alert(*, source, title, category="custom", severity=Severity.WARNING, 
 
 def _raise_or_update(fingerprint, fields, starts_at, actor):
     now = timezone.now()
-    existing = (
-        Alert.objects.select_for_update()
-        .exclude(status=AlertStatus.RESOLVED)
-        .filter(fingerprint=fingerprint)
-        .first()
-    )
+    unresolved = Alert.objects.select_for_update().exclude(status=AlertStatus.RESOLVED)
+    try:
+        # get(): the partial unique index allows one unresolved alert per
+        # fingerprint, so there is no order to pick by (first() would sort).
+        existing = unresolved.get(fingerprint=fingerprint)
+    except Alert.DoesNotExist:
+        existing = None
     if existing is not None:
         for name, value in fields.items():
             if name == "rule" and value is None:
@@ -176,7 +178,8 @@ def acknowledge(alert_id, actor):
     alert.status = AlertStatus.ACKNOWLEDGED
     alert.acknowledged_at = timezone.now()
     alert.acknowledged_by = actor
-    alert.save()
+    # The row is locked, so its other columns are as read: write only these.
+    alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
     _record(EventKind.ALERT_ACKNOWLEDGED, alert, actor)
     publish_alert(alert, EventKind.ALERT_ACKNOWLEDGED)
     return alert
@@ -196,7 +199,7 @@ def resolve(alert_id, actor, resolution=""):
     alert.resolved_at = timezone.now()
     alert.resolved_by = actor
     alert.resolution = resolution
-    alert.save()
+    alert.save(update_fields=["status", "resolved_at", "resolved_by", "resolution", "updated_at"])
     _record(EventKind.ALERT_RESOLVED, alert, actor, text=resolution)
     publish_alert(alert, EventKind.ALERT_RESOLVED)
     return alert

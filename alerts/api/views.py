@@ -31,6 +31,11 @@ def conflict_from(error):
     return exception
 
 
+def not_found(model):
+    # Worded as get_object words it, whichever read found the object missing.
+    return NotFound(f"No {model._meta.object_name} matches the given query.")
+
+
 def actor(request):
     return services.actor_name(request.user)
 
@@ -44,8 +49,10 @@ class ServiceErrorsMixin:
     def handle_exception(self, exc):
         if isinstance(exc, services.IllegalTransition):
             exc = conflict_from(exc)
-        elif isinstance(exc, (Alert.DoesNotExist, Incident.DoesNotExist)):
-            exc = NotFound()
+        elif isinstance(exc, Alert.DoesNotExist):
+            exc = not_found(Alert)
+        elif isinstance(exc, Incident.DoesNotExist):
+            exc = not_found(Incident)
         elif isinstance(exc, incidents.UnknownAlerts):
             exc = ValidationError({"alerts": [str(exc)]})
         return super().handle_exception(exc)
@@ -97,7 +104,9 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @extend_schema(summary="Acknowledge a firing alert", request=None, responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        alert = services.acknowledge(self.get_object().pk, actor(request))
+        # The service's locked read is the lookup: a missing alert raises
+        # DoesNotExist, a 404 here (ServiceErrorsMixin), without a read before it.
+        alert = services.acknowledge(pk, actor(request))
         return Response(s.AlertSerializer(alert).data)
 
     @extend_schema(summary="Resolve an alert", request=s.ResolveSerializer, responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT})
@@ -105,7 +114,7 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def resolve(self, request, pk=None):
         body = s.ResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        alert = services.resolve(self.get_object().pk, actor(request), body.validated_data["resolution"])
+        alert = services.resolve(pk, actor(request), body.validated_data["resolution"])
         return Response(s.AlertSerializer(alert).data)
 
 

@@ -289,3 +289,24 @@ def test_the_openapi_schema_generates_without_warnings(tmp_path):
     for path in ("/api/v1/alerts/{id}/acknowledge/", "/api/v1/incidents/{id}/timeline/", "/api/v1/metrics/ingest/",
                  "/api/v1/metrics/query/", "/api/v1/stats/", "/api/v1/rules/", "/api/v1/silences/{id}/"):
         assert path in text
+
+
+def test_alert_data_is_what_the_model_serializer_renders():
+    from rest_framework import serializers
+
+    from alerts import incidents, services
+    from alerts.api.serializers import AlertSerializer, alert_data
+
+    def drf_rendering(alert):
+        # What AlertSerializer's declared fields render, before alert_data replaced them.
+        return serializers.ModelSerializer.to_representation(AlertSerializer(), alert)
+
+    bare = make_alert(value=None, threshold=None, labels={})
+    full = make_alert(value=3, threshold=2.5, message="disk at 97%", labels={"host": "web-1", "zone": ""})
+    services.acknowledge(full.pk, "alice")
+    incidents.open_incident(title="disk", actor="alice", alert_ids=[full.pk])
+    full = services.resolve(full.pk, "bob", "freed space")
+    for alert in (bare, Alert.objects.get(pk=bare.pk), full, Alert.objects.get(pk=full.pk)):
+        assert alert_data(alert) == drf_rendering(alert)
+        assert list(alert_data(alert)) == list(drf_rendering(alert))
+        assert [type(value) for value in alert_data(alert).values()] == [type(v) for v in drf_rendering(alert).values()]
