@@ -1,7 +1,7 @@
 """Issue 8: the memory of a daphne process stays flat (±10 %) over a soak after warm-up, measured by ``bench/soak.py``.
 
 ``OPSCONSOLE_SOAK=1`` runs the issue's soak: 5 minutes after a 1-minute
-warm-up, 1,000 sockets and 50 writes a second on one daphne process. That
+warm-up, 1,000 sockets and 50 writes a second on two daphne processes. That
 takes about 7 minutes, too long for every CI run, so without the flag CI
 runs the same script, never a skip: 60 s after a 15 s warm-up, 200 sockets
 and 10 writes a second (what a shared 2-core host sustains next to the other
