@@ -18,7 +18,11 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps its event loop
+# running in the main thread while it is open, and any asyncio test run after
+# it (pytest-django moves database-free tests to the end) would find that loop
+# and fail with "Runner.run() cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser():
     assert Path(CHROMIUM).exists(), "Debian's chromium is needed for page tests (.ci/run installs it)"
     with sync_playwright() as playwright:
