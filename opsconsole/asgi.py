@@ -1,12 +1,14 @@
-"""The ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""The web process's entry point: the application, and the interpreter tuned for serving it.
 
-import os
+Only servers import this module (daphne, ``manage.py serve``); tests take
+the application from ``opsconsole.routing``, so the tuning below stays out
+of the test process.
+"""
+
+import gc
 import sys
 
-from django.core.asgi import get_asgi_application
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
-django_application = get_asgi_application()
+from opsconsole.routing import application  # noqa: F401 - what the server serves
 
 # A request's thread gives up the GIL at every database or Redis round trip,
 # then waits for the event loop thread, busy feeding sockets, to hand it back:
@@ -14,23 +16,15 @@ django_application = get_asgi_application()
 # bench/load.py, 1,000 sockets and 50 writes/s: p99 262 ms at 5 ms, 219 ms here.
 sys.setswitchinterval(0.0005)
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs Django set up
-
-from realtime.auth import websocket_auth  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
-from realtime.schedule import ensure_in_process_scheduler  # noqa: E402
-from realtime.transport import with_write_flow  # noqa: E402
-
-router = ProtocolTypeRouter(
-    {
-        "http": django_application,
-        "websocket": with_write_flow(websocket_auth(URLRouter(websocket_urlpatterns))),
-    }
-)
-
-
-async def application(scope, receive, send):
-    # Daphne has no lifespan events, so the embedded scheduler starts with the
-    # first connection in any server; `manage.py serve` starts it at once.
-    ensure_in_process_scheduler()
-    await router(scope, receive, send)
+# A collection of the oldest generation stops the whole process, the loop
+# feeding the sockets and every request thread, for as long as it takes to
+# visit every tracked object: 100-400 ms, seven or eight times a minute with
+# 1,000 sockets and 50 writes/s (bench/load.py, timed with gc.callbacks).
+# What is loaded by now lives as long as the process, so it leaves the
+# collector's view (gc.freeze), and the young generation is collected after
+# 2,000 new objects instead of 700, the oldest after 100 of the middle
+# one's collections instead of 10: a full collection every few minutes.
+GC_THRESHOLDS = (2000, 10, 100)
+gc.collect()
+gc.freeze()
+gc.set_threshold(*GC_THRESHOLDS)

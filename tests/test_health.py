@@ -5,15 +5,19 @@ import socket
 import pytest
 from channels.layers import channel_layers
 
+from opsconsole import health
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def fresh_layers():
-    """Forget built channel layers so a settings override takes effect, before and after."""
+    """Forget built channel layers (and the probe channel of an old one) so a settings override takes effect."""
     channel_layers.backends = {}
+    health._probe_channel = None
     yield
     channel_layers.backends = {}
+    health._probe_channel = None
 
 
 def closed_port():

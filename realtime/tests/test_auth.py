@@ -6,7 +6,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 
-from opsconsole.asgi import router
+from opsconsole.routing import router
 from tests.factories import make_token, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsconsole.asgi import router
+from opsconsole.routing import router
 from tests.factories import make_token
 from tests.live import run_coroutine
 

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from opsconsole.asgi import router
+from opsconsole.routing import router
 from realtime.publish import publish
 from tests.factories import make_token
 

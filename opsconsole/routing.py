@@ -1,0 +1,30 @@
+"""Who answers what: HTTP through Django, WebSockets through Channels."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs Django set up
+
+from opsconsole.request_threads import on_kept_threads  # noqa: E402
+from realtime.auth import websocket_auth  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.schedule import ensure_in_process_scheduler  # noqa: E402
+from realtime.transport import with_write_flow  # noqa: E402
+
+router = ProtocolTypeRouter(
+    {
+        "http": on_kept_threads(django_application),
+        "websocket": with_write_flow(websocket_auth(URLRouter(websocket_urlpatterns))),
+    }
+)
+
+
+async def application(scope, receive, send):
+    # Daphne has no lifespan events, so the embedded scheduler starts with the
+    # first connection in any server; `manage.py serve` starts it at once.
+    ensure_in_process_scheduler()
+    await router(scope, receive, send)
