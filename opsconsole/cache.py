@@ -14,7 +14,7 @@ import threading
 import time
 
 import redis
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 WARN_EVERY_SECONDS = 10
@@ -49,6 +49,27 @@ _clients = {}
 _clients_lock = threading.Lock()
 
 
+class KeptRedisCacheClient(RedisCacheClient):
+    """Django's client, but one ``redis.Redis`` per connection pool instead of one per operation.
+
+    Django builds a ``redis.Redis`` for every get and set, and each copies
+    the ~170 response callbacks into a new dict: ~0.25 ms of CPU per
+    operation, three per token-authenticated request. The object holds no
+    connection (its pool does) and is thread-safe, so one serves them all.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients_by_pool = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients_by_pool.get(pool)
+        if client is None:
+            client = self._clients_by_pool[pool] = self._client(connection_pool=pool)
+        return client
+
+
 class OutageTolerantRedisCache(RedisCache):
     @property
     def _cache(self):
@@ -59,7 +80,7 @@ class OutageTolerantRedisCache(RedisCache):
         key = (tuple(self._servers), repr(sorted(self._options.items())))
         with _clients_lock:
             if key not in _clients:
-                _clients[key] = self._class(self._servers, **self._options)
+                _clients[key] = KeptRedisCacheClient(self._servers, **self._options)
             return _clients[key]
 
     get = _missing_on_outage(_default)(RedisCache.get)
