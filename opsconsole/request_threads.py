@@ -35,13 +35,10 @@ class ExecutorPool:
         if len(self._idle) < self._keep_idle:
             self._idle.append(executor)
         else:
-            executor.shutdown(wait=False)
+            self.discard(executor)
 
     def discard(self, executor):
-        # Its thread may still be running the request's code (a client that
-        # went away cancels the coroutine, not the view): the next request
-        # must not queue behind it.
-        executor.shutdown(wait=False)
+        executor.shutdown(wait=False)  # its thread ends once its work is done
 
     @property
     def idle(self):
@@ -54,15 +51,28 @@ def on_kept_threads(django_application, pool=None):
 
     async def application(scope, receive, send):
         executor = pool.borrow()
+        answered = False
+
+        async def send_watched(message):
+            nonlocal answered
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+
         try:
             # Django's own ThreadSensitiveContext inside finds this one and
             # uses it, so every thread-sensitive call of the request runs here.
             async with ThreadSensitiveContext(executor=executor):
-                await django_application(scope, receive, send)
-        except BaseException:
-            pool.discard(executor)
-            raise
-        pool.give_back(executor)
+                await django_application(scope, receive, send_watched)
+        finally:
+            # A request that ended without its answer was cut short (the
+            # client went away, or it failed): its view may still be running
+            # on the thread, since cancelling the coroutine does not stop it,
+            # and the next request must not queue behind it.
+            if answered:
+                pool.give_back(executor)
+            else:
+                pool.discard(executor)
 
     application.pool = pool
     return application

@@ -67,6 +67,18 @@ async def test_a_request_cancelled_mid_way_does_not_lend_its_thread_again():
     assert pool.idle == 0
 
 
+async def test_a_request_that_ended_without_its_answer_does_not_lend_its_thread_again():
+    # As when Django gives up on a request whose client went away while the view runs on.
+    async def unanswered(scope, receive, send):
+        await sync_to_async(threading.get_ident)()
+
+    application = on_kept_threads(unanswered)
+    communicator = HttpCommunicator(application, "GET", "/")
+    await communicator.send_input({"type": "http.request", "body": b""})
+    await communicator.wait(timeout=5)
+    assert application.pool.idle == 0
+
+
 def test_only_as_many_idle_threads_are_kept_as_asked():
     pool = ExecutorPool(keep_idle=1)
     first, second = pool.borrow(), pool.borrow()
