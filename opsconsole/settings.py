@@ -143,6 +143,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The prefix covers Celery's queue too: consoles sharing a Redis must not run
+# each other's jobs (one console's worker taking the other's snapshots).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{OPSCONSOLE_REDIS_PREFIX}:"} if REDIS_URL else {}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

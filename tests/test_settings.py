@@ -128,3 +128,21 @@ async def test_static_files_are_served_from_the_async_middleware_stack():
     response = await AsyncClient().get("/static/vendor/echarts/echarts.min.js")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
     assert b"echarts" in b"".join(response.streaming_content)[:2000].lower()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: the Celery broker is Redis only then")
+def test_celery_jobs_are_queued_under_the_consoles_redis_prefix():
+    import redis
+    from django.conf import settings
+
+    from opsconsole.celery import app
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    queue = f"{settings.OPSCONSOLE_REDIS_PREFIX}:celery"
+    client.delete(queue)
+    try:
+        app.send_task("realtime.tasks.run_job", args=("no-such-job",))
+        assert client.llen(queue) == 1
+        assert client.llen("celery") == 0  # where an unprefixed console would have queued it
+    finally:
+        client.delete(queue)
