@@ -194,7 +194,21 @@ def running_console(shape, *, web_processes=1, extra_env=None, database_url=None
                 process.wait(timeout=10)
         if database_name:
             _admin_sql(database_url, f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+            _forget_redis_keys(redis_url, env["OPSCONSOLE_REDIS_PREFIX"])
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def _forget_redis_keys(redis_url, prefix):
+    """Drop the console's keys (replay buffers, cache, Celery queue): each run has its own prefix, and they add up."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))  # a few dozen
+        if keys:
+            client.delete(*keys)
+    except (redis.RedisError, OSError):
+        pass  # a fault test's private Redis may be gone by now, and its keys with it
 
 
 def _admin_sql(database_url, statement):
