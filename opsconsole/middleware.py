@@ -16,9 +16,7 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
 
     Load balancers and API clients know to retry a 503; the next request opens
     a fresh connection (connections are health-checked), so service comes
-    back by itself when the database does. Async-capable (MiddlewareMixin),
-    like every middleware here, so that under daphne a request crosses from
-    the event loop to a thread once, for the view, not once per sync layer.
+    back by itself when the database does.
     """
 
     def process_exception(self, request, exception):

@@ -1,18 +1,27 @@
-"""Django's HTTP requests under ASGI on threads that are kept, not one new thread per request.
+"""Django's HTTP requests under daphne: in one crossing to a thread, on threads that are kept.
 
-Django runs the synchronous part of each request (middleware, views, the
-request_finished signal) in a ``ThreadSensitiveContext``, and asgiref gives
-each new context a new single-thread executor: a thread started for every
-request, on the event loop's thread, and a second thread to join it after.
-Under daphne that loop also feeds every WebSocket; with 1,000 sockets and 50
-writes a second, starting those threads was ~9 % of its time (py-spy,
-``bench/load.py``). Here each request borrows an idle executor, still one
-request at a time on one thread as Django asks, and gives it back after.
+Under daphne the event loop that serves HTTP also feeds every WebSocket,
+and each time a request moves between that loop and a thread it waits for
+the loop's turn. Django's ASGI handler moves a lot: its middleware chain
+runs in async mode, where each ``MiddlewareMixin`` runs ``process_request``
+and ``process_response`` through ``sync_to_async``, so a REST write crossed
+19 times (counted through ``opsconsole.routing.router``). And asgiref gives
+every request a new thread, started on the loop's thread and joined by
+another: ~9 % of the loop's time with 1,000 sockets and 50 writes a second
+(py-spy, ``bench/load.py``).
+
+So :class:`ThreadedASGIHandler` keeps Django's ASGI handling of the
+connection (body, disconnects, streaming the answer) but runs the middleware
+and the view as Django runs them under WSGI, in one call to a thread; and
+:func:`on_kept_threads` lends each request one of a few kept threads (one
+request at a time on each, as Django asks) instead of a new one.
 """
 
 from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import ThreadSensitiveContext
+import django
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.core.handlers.asgi import ASGIHandler
 
 # Idle threads kept for the next requests; a burst beyond them gets threads
 # of its own, which end with their request, as before.
@@ -43,6 +52,24 @@ class ExecutorPool:
     @property
     def idle(self):
         return len(self._idle)
+
+
+class ThreadedASGIHandler(ASGIHandler):
+    """Django's ASGI handler with a synchronous middleware chain, called in one crossing to a thread."""
+
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        # BaseHandler.get_response is the WSGI path: the chain, then the view
+        # (an async view, such as /healthz, is run on the loop by Django).
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+def django_application():
+    """What ``django.core.asgi.get_asgi_application`` gives, with :class:`ThreadedASGIHandler`."""
+    django.setup(set_prefix=False)
+    return ThreadedASGIHandler()
 
 
 def on_kept_threads(django_application, pool=None):

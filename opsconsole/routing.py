@@ -2,14 +2,14 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
-django_application = get_asgi_application()
+
+from opsconsole.request_threads import django_application, on_kept_threads  # noqa: E402
+
+http_application = on_kept_threads(django_application())
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs Django set up
 
-from opsconsole.request_threads import on_kept_threads  # noqa: E402
 from realtime.auth import websocket_auth  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.schedule import ensure_in_process_scheduler  # noqa: E402
@@ -17,7 +17,7 @@ from realtime.transport import with_write_flow  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
-        "http": on_kept_threads(django_application),
+        "http": http_application,
         "websocket": with_write_flow(websocket_auth(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -111,25 +111,6 @@ def test_https_switch_turns_on_secure_cookies_and_hsts():
     assert eval(result.stdout) == (True, True, True, True)  # noqa: S307
 
 
-def test_every_middleware_runs_on_the_event_loop_so_a_request_crosses_to_a_thread_once():
-    # One sync-only middleware makes Django run the stack in a thread and hop
-    # back to the loop for the view dispatch: two more crossings per request,
-    # each waiting on a loop that also feeds every socket (bench/load.py).
-    from django.conf import settings
-    from django.utils.module_loading import import_string
-
-    sync_only = [path for path in settings.MIDDLEWARE if not getattr(import_string(path), "async_capable", False)]
-    assert sync_only == []
-
-
-async def test_static_files_are_served_from_the_async_middleware_stack():
-    from django.test import AsyncClient
-
-    response = await AsyncClient().get("/static/vendor/echarts/echarts.min.js")
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
-    assert b"echarts" in b"".join(response.streaming_content)[:2000].lower()
-
-
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: the Celery broker is Redis only then")
 def test_celery_jobs_are_queued_under_the_consoles_redis_prefix():
     import redis
