@@ -155,8 +155,10 @@ class Outbox:
         await self._send_if_due()
 
     def _already_replayed(self, frame):
+        if self._covered_through is None:
+            return False  # no replay yet: the broadcast path's usual case
         seq = _seq(frame)
-        return self._covered_through is not None and seq is not None and seq <= self._covered_through
+        return seq is not None and seq <= self._covered_through
 
     def close(self):
         self.closed = True

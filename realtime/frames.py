@@ -105,10 +105,11 @@ def in_batches(frames, limit):
     """``frames`` cut, in order, into runs of at most ``limit`` bytes (a bigger frame goes alone)."""
     run, size = [], 0
     for frame in frames:
-        if run and size + frame.size > limit:
+        frame_size = frame.size
+        if run and size + frame_size > limit:
             yield run
             run, size = [], 0
         run.append(frame)
-        size += frame.size
+        size += frame_size
     if run:
         yield run
