@@ -48,7 +48,6 @@ def publish(topic, type_, data):
     return event
 
 
-
 @lru_cache(maxsize=4)
 def _publisher(url):
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
