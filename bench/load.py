@@ -61,6 +61,9 @@ def write_figures(console, sockets, rate, seconds):
               f"{len(failed)} 5xx (goal: none); {sum(d['sockets_complete'] for d in delivered)} of {sockets} sockets "
               f"got all {len(writes.events)} events, {sum(d['events_missing'] for d in delivered)} (socket, event) "
               f"pairs missing (goal: none); {load_average()}")
+        socket_errors = sorted({error for report in delivered for error in report["errors"]})[:3]
+        if socket_errors:
+            print(f"  sockets that ended early: {socket_errors}")
 
 
 def main():

@@ -110,7 +110,9 @@ def soak(args, log=print):
         )
     log(f"largest drift {found * 100:.1f} % (limit {args.tolerance * 100:g} %); {final_load}")
     if writes.errors or missing:
-        log(f"FAIL: the traffic failed (first errors: {writes.errors[:3]}), so the memory figure proves nothing")
+        socket_errors = sorted({error for report in delivered for error in report["errors"]})[:3]
+        log(f"FAIL: the traffic failed (first write errors: {writes.errors[:3]}; socket errors: {socket_errors}), "
+            "so the memory figure proves nothing")
         return 2
     if found > args.tolerance:
         log("FAIL: memory is not flat")
