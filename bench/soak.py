@@ -2,7 +2,7 @@
 """Issue 8: the memory of a daphne process stays flat (within ±10 %) over a 5-minute soak after warm-up.
 
     .venv/bin/python bench/soak.py [--minutes 5] [--warmup-seconds 60] [--sockets 1000] [--rate 50]
-                                   [--every 5] [--tolerance 0.10] [--web-processes 4]
+                                   [--every 5] [--tolerance 0.10] [--web-processes 2]
 
 Starts the production shape with ``--web-processes`` daphne processes (plus
 the Celery worker and beat running the periodic jobs at their default
@@ -41,8 +41,8 @@ def parse_args(argv=None):
     parser.add_argument("--every", type=float, default=5.0, help="seconds between RSS samples")
     parser.add_argument("--tolerance", type=float, default=0.10, help="largest allowed (max - min) / mean")
     parser.add_argument("--client-processes", type=int, default=2)
-    # As in bench/load.py: two per core of this 2-core host.
-    parser.add_argument("--web-processes", type=int, default=4)
+    # As in bench/load.py: one per core of this 2-core host.
+    parser.add_argument("--web-processes", type=int, default=2)
     return parser.parse_args(argv)
 
 
