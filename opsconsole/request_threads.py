@@ -61,9 +61,23 @@ class ThreadedASGIHandler(ASGIHandler):
         super().load_middleware(is_async=False)
 
     async def get_response_async(self, request):
+        return await sync_to_async(self._respond, thread_sensitive=True)(request)
+
+    def _respond(self, request):
         # BaseHandler.get_response is the WSGI path: the chain, then the view
         # (an async view, such as /healthz, is run on the loop by Django).
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        response = self.get_response(request)
+        if response.streaming and not response.is_async:
+            # A synchronous stream (WhiteNoise's files) is read whole by
+            # Django's ASGI handler in a crossing of its own, with a warning
+            # per process (evansd/whitenoise#531); read here, in this one.
+            response.streaming_content = _replayed(list(response.streaming_content))
+        return response
+
+
+async def _replayed(parts):
+    for part in parts:
+        yield part
 
 
 def django_application():

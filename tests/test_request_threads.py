@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import threading
+import warnings
 
 import pytest
 from asgiref import sync as asgiref_sync
@@ -163,11 +164,15 @@ async def test_a_refused_request_is_answered_with_its_json_error_through_the_rou
     assert refused["status"] == 401 and json.loads(refused["body"])["detail"]
 
 
-async def test_static_files_are_served_through_the_router():
+async def test_static_files_are_served_through_the_router_read_in_the_request_s_own_crossing(monkeypatch):
     from django.contrib.staticfiles.storage import staticfiles_storage
 
-    response = await through_router("GET", staticfiles_storage.url("vendor/echarts/echarts.min.js"))
+    crossings = CrossingCount(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="StreamingHttpResponse must consume synchronous iterators")
+        response = await through_router("GET", staticfiles_storage.url("vendor/echarts/echarts.min.js"))
     assert response["status"] == 200
+    assert crossings.count == 3
     assert dict(response["headers"])[b"Content-Type"].startswith(b"text/javascript")
     assert b"echarts" in response["body"][:2000].lower()
 
