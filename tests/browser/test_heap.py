@@ -1,8 +1,10 @@
 """The dashboard under a stream of pushes keeps a small, flat JS heap.
 
 The goal is 10 pushes a second for 10 minutes (6,000 pushes) under 60 MB;
-the test sends the same 6,000 events as fast as one publisher can (well over
-100 a second), with an alert every tenth push for the event log.
+the test sends the same 6,000 events at about 200 a second, with an alert
+every tenth push for the event log. As fast as one publisher can (well over
+1,000 a second), a page on a busy CI host fell more than 1,000 events behind
+and was told, rightly, to resync, so it never drew them all (a CI failure).
 """
 
 import pytest
@@ -14,8 +16,11 @@ pytestmark = pytest.mark.browser
 
 PUSHES = 6000
 PUBLISH = f"""
+import time
 from realtime.publish import publish
 for n in range({PUSHES}):
+    if n % 20 == 19:
+        time.sleep(0.1)
     last_metrics = publish("metrics", "performance", {{"host": "vm", "cpu_percent": n % 100, "memory_percent": 50.0,
             "disk_usage_percent": 20.0, "network_io": {{"bytes_sent": n, "bytes_recv": n}}, "process_count": 100, "load_1m": 0.5}})
     if n % 10 == 0:
