@@ -4,9 +4,27 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse
 from rest_framework import status
+from rest_framework.filters import SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class BoundedSearchFilter(SearchFilter):
+    """DRF's ``?search=``, where a term longer than ``MAX_TERM_LENGTH`` characters matches nothing.
+
+    SQLite refuses a LIKE pattern over 50,000 bytes ("LIKE or GLOB pattern
+    too complex"), which reached clients of the embedded shape as a 503; at
+    4 bytes a character this bound keeps every pattern under it, and both
+    shapes answer the same.
+    """
+
+    MAX_TERM_LENGTH = 10_000
+
+    def filter_queryset(self, request, queryset, view):
+        if any(len(term) > self.MAX_TERM_LENGTH for term in self.get_search_terms(request)):
+            return queryset.none()
+        return super().filter_queryset(request, queryset, view)
 
 
 class Pagination(PageNumberPagination):
