@@ -8,7 +8,17 @@ from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, Delivery, I
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ("id", "title", "severity", "status", "category", "source", "occurrences", "last_seen_at", "silenced")
+    list_display = (
+        "id",
+        "title",
+        "severity",
+        "status",
+        "category",
+        "source",
+        "occurrences",
+        "last_seen_at",
+        "silenced",
+    )
     list_filter = ("status", "severity", "category", "silenced")
     search_fields = ("title", "message", "source", "fingerprint")
     date_hierarchy = "last_seen_at"

@@ -58,7 +58,9 @@ def _attach(incident, alert_ids, actor):
             continue
         alert.incident = incident
         alert.save(update_fields=["incident", "updated_at"])
-        _record(EventKind.INCIDENT_ALERT_ATTACHED, incident, actor, text=alert.title, data={"alert": alert.pk}, alert=alert)
+        _record(
+            EventKind.INCIDENT_ALERT_ATTACHED, incident, actor, text=alert.title, data={"alert": alert.pk}, alert=alert
+        )
 
 
 @transaction.atomic
@@ -100,7 +102,9 @@ def edit_incident(incident_id, actor, changes):
     if "status" in changes:
         set_incident_status(incident_id, changes["status"], actor)
     incident = Incident.objects.select_for_update().get(pk=incident_id)
-    edited = {name: changes[name] for name in EDITABLE_FIELDS if name in changes and changes[name] != getattr(incident, name)}
+    edited = {
+        name: changes[name] for name in EDITABLE_FIELDS if name in changes and changes[name] != getattr(incident, name)
+    }
     if edited:
         for name, value in edited.items():
             setattr(incident, name, value)

@@ -60,7 +60,7 @@ class AlertRule(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     metric = models.CharField(max_length=200)
-    tags = models.JSONField(default=dict, blank=True, help_text="Exact-match tag matchers, e.g. {\"host\": \"web-1\"}.")
+    tags = models.JSONField(default=dict, blank=True, help_text='Exact-match tag matchers, e.g. {"host": "web-1"}.')
     operator = models.CharField(max_length=2, choices=Operator.choices, default=Operator.GT)
     threshold = models.FloatField()
     for_seconds = models.PositiveIntegerField(default=0)
@@ -245,7 +245,9 @@ class NotificationChannel(models.Model):
         return f"{self.name} ({self.kind})"
 
     def routes(self, severity, category):
-        return (not self.severities or severity in self.severities) and (not self.categories or category in self.categories)
+        return (not self.severities or severity in self.severities) and (
+            not self.categories or category in self.categories
+        )
 
     def recipients(self):
         return [address.strip() for address in self.emails.replace(",", "\n").splitlines() if address.strip()]

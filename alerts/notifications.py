@@ -56,8 +56,12 @@ def queue_for(alert_payload, event_kind):
 
 def _claim(now):
     """Take up to CLAIM_BATCH due deliveries for this worker; a conditional UPDATE makes the claim exclusive."""
-    due = Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) | Q(status=Delivery.Status.SENDING, claimed_until__lt=now)
-    ids = list(Delivery.objects.filter(due).order_by("next_attempt_at", "id").values_list("id", flat=True)[:CLAIM_BATCH])
+    due = Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Delivery.Status.SENDING, claimed_until__lt=now
+    )
+    ids = list(
+        Delivery.objects.filter(due).order_by("next_attempt_at", "id").values_list("id", flat=True)[:CLAIM_BATCH]
+    )
     claimed = []
     for delivery_id in ids:
         taken = Delivery.objects.filter(due, pk=delivery_id).update(
@@ -70,9 +74,16 @@ def _claim(now):
 
 def _send_webhook(channel, payload):
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    request = urllib.request.Request(channel.url, data=body, method="POST", headers={
-        "Content-Type": "application/json", SIGNATURE_HEADER: sign(channel.secret, body), "User-Agent": "opsconsole",
-    })
+    request = urllib.request.Request(
+        channel.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(channel.secret, body),
+            "User-Agent": "opsconsole",
+        },
+    )
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
         return response.status
 
@@ -93,7 +104,9 @@ def _attempt(delivery, now):
         code = SENDERS[delivery.channel.kind](delivery.channel, delivery.payload)
         outcome = {"status": Delivery.Status.SENT, "response_code": code or None, "last_error": "", "sent_at": now}
     except urllib.error.HTTPError as error:
-        outcome = _failure(delivery, now, f"HTTP {error.code}", error.code, retry=error.code >= 500 or error.code == 429)
+        outcome = _failure(
+            delivery, now, f"HTTP {error.code}", error.code, retry=error.code >= 500 or error.code == 429
+        )
     except Exception as error:  # noqa: BLE001 - timeouts, refused connections, SMTP errors: all retried
         outcome = _failure(delivery, now, f"{type(error).__name__}: {error}"[:500], None, retry=True)
     Delivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1, claimed_until=None, **outcome)
@@ -105,8 +118,12 @@ def _failure(delivery, now, error, code, retry):
     if not retry or attempts >= MAX_ATTEMPTS:
         return {"status": Delivery.Status.FAILED, "last_error": error, "response_code": code}
     delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempts - 1))
-    return {"status": Delivery.Status.PENDING, "last_error": error, "response_code": code,
-            "next_attempt_at": now + timedelta(seconds=delay)}
+    return {
+        "status": Delivery.Status.PENDING,
+        "last_error": error,
+        "response_code": code,
+        "next_attempt_at": now + timedelta(seconds=delay),
+    }
 
 
 def deliver_notifications(now=None):

@@ -93,8 +93,11 @@ def evaluate_rules(now=None):
                 if state:
                     cleared.append(state.pk)
                 if alert:
-                    services.resolve(alert.pk, f"rule:{rule.name}",
-                                     f"Stale: {series.name} has not reported since {series.last_at:%Y-%m-%d %H:%M:%S} UTC.")
+                    services.resolve(
+                        alert.pk,
+                        f"rule:{rule.name}",
+                        f"Stale: {series.name} has not reported since {series.last_at:%Y-%m-%d %H:%M:%S} UTC.",
+                    )
                     done["stale"] += 1
                 continue
             holds = OPERATORS[rule.operator](series.last_value, rule.threshold)
@@ -102,9 +105,12 @@ def evaluate_rules(now=None):
                 if state:
                     cleared.append(state.pk)
                 if alert:
-                    services.resolve(alert.pk, f"rule:{rule.name}",
-                                     f"Resolved by rule {rule.name}: {series.name} is {series.last_value:g}, "
-                                     f"no longer {rule.operator} {rule.threshold:g}.")
+                    services.resolve(
+                        alert.pk,
+                        f"rule:{rule.name}",
+                        f"Resolved by rule {rule.name}: {series.name} is {series.last_value:g}, "
+                        f"no longer {rule.operator} {rule.threshold:g}.",
+                    )
                     done["resolved"] += 1
                 continue
             if state is None:
@@ -112,9 +118,16 @@ def evaluate_rules(now=None):
                 new_states.append(state)
             if alert is None and now - state.pending_since >= timedelta(seconds=rule.for_seconds):
                 services.raise_alert(
-                    source=f"rule:{rule.name}", title=render_title(rule, series)[:200], category=rule.category,
-                    severity=rule.severity, value=series.last_value, threshold=rule.threshold, labels=series.tags,
-                    fingerprint=fingerprint, rule=rule, actor=f"rule:{rule.name}",
+                    source=f"rule:{rule.name}",
+                    title=render_title(rule, series)[:200],
+                    category=rule.category,
+                    severity=rule.severity,
+                    value=series.last_value,
+                    threshold=rule.threshold,
+                    labels=series.tags,
+                    fingerprint=fingerprint,
+                    rule=rule,
+                    actor=f"rule:{rule.name}",
                     message=f"{series.name} {rule.operator} {rule.threshold:g} for {rule.for_seconds} s",
                 )
                 done["fired"] += 1

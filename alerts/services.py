@@ -40,7 +40,12 @@ def fingerprint_for(source, category, labels):
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-NOTIFIED_KINDS = {EventKind.ALERT_FIRED, EventKind.ALERT_UNSILENCED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED}
+NOTIFIED_KINDS = {
+    EventKind.ALERT_FIRED,
+    EventKind.ALERT_UNSILENCED,
+    EventKind.ALERT_ACKNOWLEDGED,
+    EventKind.ALERT_RESOLVED,
+}
 
 
 def is_pushed(alert, last_kind):
@@ -67,7 +72,9 @@ def publish_alert(alert, kind):
 
 
 def _record(kind, alert, actor, text="", data=None):
-    AlertEvent.objects.create(kind=kind, alert=alert, incident_id=alert.incident_id, actor=actor, text=text, data=data or {})
+    AlertEvent.objects.create(
+        kind=kind, alert=alert, incident_id=alert.incident_id, actor=actor, text=text, data=data or {}
+    )
 
 
 def _active_silences(at):
@@ -111,8 +118,21 @@ def apply_silences(now=None):
     return changed
 
 
-def raise_alert(*, source, title, category="custom", severity=Severity.WARNING, message="", value=None,
-                threshold=None, labels=None, fingerprint=None, starts_at=None, rule=None, actor=SYSTEM_ACTOR):
+def raise_alert(
+    *,
+    source,
+    title,
+    category="custom",
+    severity=Severity.WARNING,
+    message="",
+    value=None,
+    threshold=None,
+    labels=None,
+    fingerprint=None,
+    starts_at=None,
+    rule=None,
+    actor=SYSTEM_ACTOR,
+):
     """Record that something is wrong; returns ``(alert, created)``.
 
     If an unresolved alert has the same fingerprint (given, or derived from
@@ -124,8 +144,15 @@ def raise_alert(*, source, title, category="custom", severity=Severity.WARNING, 
     labels = dict(labels or {})
     fingerprint = fingerprint or fingerprint_for(source, category, labels)
     fields = {
-        "source": source, "category": category, "severity": severity, "title": title, "message": message,
-        "value": value, "threshold": threshold, "labels": labels, "rule": rule,
+        "source": source,
+        "category": category,
+        "severity": severity,
+        "title": title,
+        "message": message,
+        "value": value,
+        "threshold": threshold,
+        "labels": labels,
+        "rule": rule,
     }
     for _attempt in range(3):
         try:
@@ -153,14 +180,24 @@ def _raise_or_update(fingerprint, fields, starts_at, actor):
         existing.occurrences += 1
         existing.last_seen_at = now
         existing.save()
-        _record(EventKind.ALERT_UPDATED, existing, actor, data={"occurrences": existing.occurrences, "value": existing.value})
+        _record(
+            EventKind.ALERT_UPDATED,
+            existing,
+            actor,
+            data={"occurrences": existing.occurrences, "value": existing.value},
+        )
         publish_alert(existing, EventKind.ALERT_UPDATED)
         return existing, False
     alert = Alert.objects.create(
-        fingerprint=fingerprint, starts_at=starts_at or now, last_seen_at=now,
-        silenced=is_silenced(fields["labels"], now), **fields,
+        fingerprint=fingerprint,
+        starts_at=starts_at or now,
+        last_seen_at=now,
+        silenced=is_silenced(fields["labels"], now),
+        **fields,
     )
-    _record(EventKind.ALERT_FIRED, alert, actor, text=alert.title, data={"severity": alert.severity, "value": alert.value})
+    _record(
+        EventKind.ALERT_FIRED, alert, actor, text=alert.title, data={"severity": alert.severity, "value": alert.value}
+    )
     publish_alert(alert, EventKind.ALERT_FIRED)
     return alert, True
 
@@ -224,7 +261,9 @@ def edit_alert(alert_id, actor, changes):
             alert = resolve(alert_id, actor, changes.get("resolution", ""))
         else:
             raise IllegalTransition(f"An alert cannot move from {alert.status} to {status}.", alert.status)
-    edited = {name: changes[name] for name in EDITABLE_FIELDS if name in changes and changes[name] != getattr(alert, name)}
+    edited = {
+        name: changes[name] for name in EDITABLE_FIELDS if name in changes and changes[name] != getattr(alert, name)
+    }
     if edited:
         for name, value in edited.items():
             setattr(alert, name, value)

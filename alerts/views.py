@@ -37,11 +37,17 @@ def incident_list(request):
 @staff_required
 def incident_detail(request, incident_id):
     seq = stream_position(ALERTS)
-    incident = get_object_or_404(Incident.objects.select_related("commander").prefetch_related("alerts"), pk=incident_id)
+    incident = get_object_or_404(
+        Incident.objects.select_related("commander").prefetch_related("alerts"), pk=incident_id
+    )
     state = {
         "incident": IncidentSerializer(incident).data,
         "alerts": AlertSerializer(incident.alerts.order_by("-last_seen_at"), many=True).data,
         "timeline": TimelineEntrySerializer(incident_services.timeline(incident.pk), many=True).data,
         "seq": seq,
     }
-    return render(request, "alerts/incident_detail.html", {"state": state, "incident": incident, "statuses": IncidentStatus.choices})
+    return render(
+        request,
+        "alerts/incident_detail.html",
+        {"state": state, "incident": incident, "statuses": IncidentStatus.choices},
+    )

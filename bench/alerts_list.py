@@ -38,11 +38,19 @@ def main():
         for number in range(args.alerts):
             status = rng.choices(statuses, weights=[2, 1, 7])[0]
             seen = now - timedelta(seconds=rng.randint(0, 30 * 86400))
-            batch.append(Alert(
-                fingerprint=f"{number:064x}", source=f"host-{number % 500}", category=rng.choice(["cpu", "memory", "disk", "custom"]),
-                severity=rng.choice(severities), title=f"Alert {number}", labels={"host": f"host-{number % 500}"},
-                status=status, starts_at=seen, last_seen_at=seen,
-            ))
+            batch.append(
+                Alert(
+                    fingerprint=f"{number:064x}",
+                    source=f"host-{number % 500}",
+                    category=rng.choice(["cpu", "memory", "disk", "custom"]),
+                    severity=rng.choice(severities),
+                    title=f"Alert {number}",
+                    labels={"host": f"host-{number % 500}"},
+                    status=status,
+                    starts_at=seen,
+                    last_seen_at=seen,
+                )
+            )
             if len(batch) == 10_000:
                 Alert.objects.bulk_create(batch)
                 batch = []
@@ -53,8 +61,11 @@ def main():
 
         key = make_token(make_user(superuser=True))[1]
         client = Client(HTTP_AUTHORIZATION=f"Token {key}")
-        for query in ("status=firing&severity=critical", "status=acknowledged&severity=warning&page=3",
-                      "status=firing&status=acknowledged&severity=critical&ordering=-starts_at"):
+        for query in (
+            "status=firing&severity=critical",
+            "status=acknowledged&severity=warning&page=3",
+            "status=firing&status=acknowledged&severity=critical&ordering=-starts_at",
+        ):
             url = f"/api/v1/alerts/?{query}"
             assert client.get(url).status_code == 200  # warm-up
             timings = []
@@ -64,8 +75,10 @@ def main():
                 timings.append((time.perf_counter() - began) * 1000)
                 assert response.status_code == 200
             count = response.json()["count"]
-            print(f"GET {url:<82} matches {count:>6,}  median {statistics.median(timings):6.1f} ms"
-                  f"  p95 {sorted(timings)[int(len(timings) * 0.95) - 1]:6.1f} ms  (goal < 100 ms)")
+            print(
+                f"GET {url:<82} matches {count:>6,}  median {statistics.median(timings):6.1f} ms"
+                f"  p95 {sorted(timings)[int(len(timings) * 0.95) - 1]:6.1f} ms  (goal < 100 ms)"
+            )
 
 
 if __name__ == "__main__":

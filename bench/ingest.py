@@ -29,9 +29,12 @@ BATCH = 10_000
 def make_batch(rng, number, hosts=20, metrics=10):
     base = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=number)
     return [
-        {"name": f"bench_metric_{index % metrics}", "value": rng.random() * 100,
-         "timestamp": (base + timedelta(milliseconds=index)).isoformat().replace("+00:00", "Z"),
-         "tags": {"host": f"host-{index % hosts}", "dc": "eu-1"}}
+        {
+            "name": f"bench_metric_{index % metrics}",
+            "value": rng.random() * 100,
+            "timestamp": (base + timedelta(milliseconds=index)).isoformat().replace("+00:00", "Z"),
+            "tags": {"host": f"host-{index % hosts}", "dc": "eu-1"},
+        }
         for index in range(BATCH)
     ]
 
@@ -53,10 +56,15 @@ def start_web(env, count):
     servers, urls = [], []
     for _ in range(count):
         port = free_port()
-        servers.append(subprocess.Popen(
-            [str(REPO / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "opsconsole.asgi:application"],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
+        servers.append(
+            subprocess.Popen(
+                [str(REPO / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "opsconsole.asgi:application"],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         urls.append(f"http://127.0.0.1:{port}")
     for url in urls:
         for _ in range(200):
@@ -78,7 +86,9 @@ def copy_rows(bodies):
         rows = []
         for point in json.loads(body)["points"]:
             tags_key = ",".join(f"{k}={v}" for k, v in sorted(point["tags"].items()))
-            rows.append((series_ids[(point["name"], tags_key)], datetime.fromisoformat(point["timestamp"]), point["value"]))
+            rows.append(
+                (series_ids[(point["name"], tags_key)], datetime.fromisoformat(point["timestamp"]), point["value"])
+            )
         batches.append(rows)
     return batches
 
@@ -120,8 +130,14 @@ def main():
         from tests.factories import make_token, make_user
 
         key = make_token(make_user(superuser=True))[1]
-        env = {**os.environ, "DATABASE_URL": database_url, "OPSCONSOLE_VAR_DIR": f"/tmp/oc-bench-{secrets.token_hex(3)}",
-               "OPSCONSOLE_COLLECT_INTERVAL": "3600", "OPSCONSOLE_RETENTION_INTERVAL": "86400", "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "OPSCONSOLE_VAR_DIR": f"/tmp/oc-bench-{secrets.token_hex(3)}",
+            "OPSCONSOLE_COLLECT_INTERVAL": "3600",
+            "OPSCONSOLE_RETENTION_INTERVAL": "86400",
+            "LOG_LEVEL": "WARNING",
+        }
         env.pop("REDIS_URL", None)
         servers, urls = start_web(env, args.web)
         results = []
@@ -133,15 +149,19 @@ def main():
                 api = api_rate(urls, key, bodies(args.batches), args.clients)
                 copy = raw_copy_rate(copy_rows(bodies(args.batches)))
                 results.append((api, copy))
-                print(f"round {round_number}: api points/s {api:>9,.0f}   copy points/s {copy:>9,.0f}   ratio {api / copy:4.0%}")
+                print(
+                    f"round {round_number}: api points/s {api:>9,.0f}   copy points/s {copy:>9,.0f}   ratio {api / copy:4.0%}"
+                )
         finally:
             for server in servers:
                 server.terminate()
                 server.wait(timeout=10)
 
     api, copy = max(result[0] for result in results), max(result[1] for result in results)
-    print(f"best of {args.rounds} rounds of {args.batches} batches of {BATCH:,} points; "
-          f"{args.clients} concurrent clients, {args.web} daphne processes")
+    print(
+        f"best of {args.rounds} rounds of {args.batches} batches of {BATCH:,} points; "
+        f"{args.clients} concurrent clients, {args.web} daphne processes"
+    )
     print(f"api  points/s: {api:>10,.0f}   (goal >= 100,000)")
     print(f"copy points/s: {copy:>10,.0f}   (psycopg binary COPY, a transaction per batch)")
     print(f"api / copy   : {api / copy:>10.0%}   (goal >= 35 %)")

@@ -40,8 +40,10 @@ def connect_figures(console, count):
         alert = raise_alert(console.urls[1], console.token, "bench-load-connect")
         delivered = [swarm.expect([(alert["id"], "firing")], timeout=60) for swarm in started]
         reached = sum(report["sockets_complete"] for report in delivered)
-        print(f"{count} sockets to one daphne process: {connected} connected, the last after {seconds:.1f} s "
-              f"(goal: all within 10 s); an alert raised on another process reached {reached}; {load_average()}")
+        print(
+            f"{count} sockets to one daphne process: {connected} connected, the last after {seconds:.1f} s "
+            f"(goal: all within 10 s); an alert raised on another process reached {reached}; {load_average()}"
+        )
 
 
 def write_figures(console, sockets, rate, seconds):
@@ -50,17 +52,21 @@ def write_figures(console, sockets, rate, seconds):
     with contextlib.ExitStack() as stack:
         started = swarms(stack, console.urls, console.token, sockets, 2)
         connects = [swarm.connected(timeout=300) for swarm in started]
-        print(f"{sum(r['connected'] for r in connects)} sockets over {len(console.urls)} processes in "
-              f"{max(r['seconds'] for r in connects):.1f} s; {load_average()}")
+        print(
+            f"{sum(r['connected'] for r in connects)} sockets over {len(console.urls)} processes in "
+            f"{max(r['seconds'] for r in connects):.1f} s; {load_average()}"
+        )
         writes = PacedWriter(console.urls, console.token, rate=rate, seconds=seconds).run()
         delivered = [swarm.expect(writes.events, timeout=60) for swarm in started]
         failed = [status for status in writes.statuses if status is None or status >= 500]
-        print(f"{writes.sent} writes at {rate:g}/s for {seconds:g} s: p50 {writes.percentile(0.50) * 1000:,.0f} ms, "
-              f"p95 {writes.percentile(0.95) * 1000:,.0f} ms, p99 {writes.percentile(0.99) * 1000:,.0f} ms "
-              f"(goal: p99 < 200 ms); statuses {dict(writes.statuses)}; {len(writes.errors)} not answered in time, "
-              f"{len(failed)} 5xx (goal: none); {sum(d['sockets_complete'] for d in delivered)} of {sockets} sockets "
-              f"got all {len(writes.events)} events, {sum(d['events_missing'] for d in delivered)} (socket, event) "
-              f"pairs missing (goal: none); {load_average()}")
+        print(
+            f"{writes.sent} writes at {rate:g}/s for {seconds:g} s: p50 {writes.percentile(0.50) * 1000:,.0f} ms, "
+            f"p95 {writes.percentile(0.95) * 1000:,.0f} ms, p99 {writes.percentile(0.99) * 1000:,.0f} ms "
+            f"(goal: p99 < 200 ms); statuses {dict(writes.statuses)}; {len(writes.errors)} not answered in time, "
+            f"{len(failed)} 5xx (goal: none); {sum(d['sockets_complete'] for d in delivered)} of {sockets} sockets "
+            f"got all {len(writes.events)} events, {sum(d['events_missing'] for d in delivered)} (socket, event) "
+            f"pairs missing (goal: none); {load_average()}"
+        )
         socket_errors = sorted({error for report in delivered for error in report["errors"]})[:3]
         if socket_errors:
             print(f"  sockets that ended early: {socket_errors}")

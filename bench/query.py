@@ -136,19 +136,31 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE metrics_sample")
             cursor.execute("ANALYZE metrics_rollup")
-        print(f"loaded {points:,} points ({args.series} series, {args.days} days every {INTERVAL} s; all but the last "
-              f"{UNVACUUMED} vacuumed) in {loaded:.1f} s; then retention and ANALYZE: "
-              f"{Rollup.objects.count():,} rollup rows, {time.perf_counter() - started:.1f} s in all")
+        print(
+            f"loaded {points:,} points ({args.series} series, {args.days} days every {INTERVAL} s; all but the last "
+            f"{UNVACUUMED} vacuumed) in {loaded:.1f} s; then retention and ANALYZE: "
+            f"{Rollup.objects.count():,} rollup rows, {time.perf_counter() - started:.1f} s in all"
+        )
 
         key = make_token(make_user(superuser=True))[1]
         client = Client(HTTP_AUTHORIZATION=f"Token {key}")
         # The smallest step that gives at most 500 buckets wherever the range starts (buckets align to ORIGIN).
-        week = (end - timedelta(days=args.days), end, math.ceil(args.days * 86400 / 499),
-                f"{args.days}-day range at 500 points", 50)
+        week = (
+            end - timedelta(days=args.days),
+            end,
+            math.ceil(args.days * 86400 / 499),
+            f"{args.days}-day range at 500 points",
+            50,
+        )
         hour = (end - timedelta(hours=1), end, None, "1-hour range, default step", 20)
         for start, stop, step, label, goal in (week, hour):
-            params = {"name": "cpu_percent", "tag": "host:web-3", "start": str(int(start.timestamp())),
-                      "end": str(int(stop.timestamp())), "agg": "avg"}
+            params = {
+                "name": "cpu_percent",
+                "tag": "host:web-3",
+                "start": str(int(start.timestamp())),
+                "end": str(int(stop.timestamp())),
+                "agg": "avg",
+            }
             if step:
                 params["step"] = str(step)
 
@@ -158,17 +170,20 @@ def main():
                 return response.json()
 
             def bare(start=start, stop=stop, step=step):
-                return query_series(name="cpu_percent", tags={"host": "web-3"}, start=start, end=stop, step=step,
-                                    agg="avg")
+                return query_series(
+                    name="cpu_percent", tags={"host": "web-3"}, start=start, end=stop, step=step, agg="avg"
+                )
 
             median, p95, answer = timed(http, args.repeat)
             bare_median, bare_p95, _ = timed(bare, args.repeat)
             used_step = step or default_step(start, stop)
             [series] = answer["series"]
             check_points(series["points"], start, stop, used_step)
-            print(f"{label:<28} step {used_step:>5} s  {len(series['points']):>4} points  "
-                  f"HTTP median {median:5.1f} ms  p95 {p95:5.1f} ms  (goal median < {goal} ms)   "
-                  f"query_series median {bare_median:5.1f} ms  p95 {bare_p95:5.1f} ms")
+            print(
+                f"{label:<28} step {used_step:>5} s  {len(series['points']):>4} points  "
+                f"HTTP median {median:5.1f} ms  p95 {p95:5.1f} ms  (goal median < {goal} ms)   "
+                f"query_series median {bare_median:5.1f} ms  p95 {bare_p95:5.1f} ms"
+            )
             if args.explain:
                 explain(start, stop, used_step)
         # The machine's load, next to the figures: on a shared machine they move with it.

@@ -38,11 +38,30 @@ def main():
                 tags = {"host": f"h{host}"}
                 points.append(Point(f"metric_{metric}", tags_key(tags), tags, now, rng.uniform(0, 100)))
         ingest_points(points)
-        rules = [AlertRule(name=f"rule {n}", metric=f"metric_{n % 10}", tags={"host": f"h{n}"}, operator=">",
-                           threshold=rng.uniform(50, 100), for_seconds=0, title="{metric} on {host} at {value}")
-                 for n in range(990)]
-        rules += [AlertRule(name=f"broad {n}", metric=f"metric_{n}", tags={}, operator=">", threshold=99.5,
-                            for_seconds=0, title="{metric} on {host}") for n in range(10)]
+        rules = [
+            AlertRule(
+                name=f"rule {n}",
+                metric=f"metric_{n % 10}",
+                tags={"host": f"h{n}"},
+                operator=">",
+                threshold=rng.uniform(50, 100),
+                for_seconds=0,
+                title="{metric} on {host} at {value}",
+            )
+            for n in range(990)
+        ]
+        rules += [
+            AlertRule(
+                name=f"broad {n}",
+                metric=f"metric_{n}",
+                tags={},
+                operator=">",
+                threshold=99.5,
+                for_seconds=0,
+                title="{metric} on {host}",
+            )
+            for n in range(10)
+        ]
         AlertRule.objects.bulk_create(rules)
 
         timings, queries = [], []
@@ -53,11 +72,15 @@ def main():
                 result = evaluate_rules()
                 timings.append(time.perf_counter() - started)
             queries.append(len(captured))
-            print(f"cycle {cycle + 1}: {timings[-1] * 1000:7.1f} ms  {len(captured):5d} queries  "
-                  f"rules {result['rules']}  pairs {result['series']}  fired {result['fired']}")
+            print(
+                f"cycle {cycle + 1}: {timings[-1] * 1000:7.1f} ms  {len(captured):5d} queries  "
+                f"rules {result['rules']}  pairs {result['series']}  fired {result['fired']}"
+            )
         steady = timings[1:] or timings
-        print(f"steady-state cycle: median {statistics.median(steady) * 1000:.1f} ms, "
-              f"max {max(steady) * 1000:.1f} ms (goal < 1000 ms); queries per steady cycle: {max(queries[1:] or queries)}")
+        print(
+            f"steady-state cycle: median {statistics.median(steady) * 1000:.1f} ms, "
+            f"max {max(steady) * 1000:.1f} ms (goal < 1000 ms); queries per steady cycle: {max(queries[1:] or queries)}"
+        )
 
 
 if __name__ == "__main__":

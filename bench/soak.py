@@ -77,15 +77,19 @@ def soak(args, log=print):
         started = swarms(stack, console.urls, console.token, args.sockets, args.client_processes)
         connects = [swarm.connected(timeout=300) for swarm in started]
         connected = sum(report["connected"] for report in connects)
-        log(f"{connected} of {args.sockets} sockets connected in {max(r['seconds'] for r in connects):.1f} s; {load_average()}")
+        log(
+            f"{connected} of {args.sockets} sockets connected in {max(r['seconds'] for r in connects):.1f} s; {load_average()}"
+        )
         if connected != args.sockets:
             log(f"FAIL: sockets did not all connect: {[e for r in connects for e in r['errors']]}")
             return 2
         writer = PacedWriter(console.urls, console.token, rate=args.rate, seconds=total_seconds)
         writing = threading.Thread(target=writer.run, name="soak-writer")
         writing.start()
-        log(f"daphne pids {[daphne.pid for daphne in daphnes]}: RSS every {args.every:g} s, "
-            f"{args.warmup_seconds:g} s warm-up then {args.minutes:g} min")
+        log(
+            f"daphne pids {[daphne.pid for daphne in daphnes]}: RSS every {args.every:g} s, "
+            f"{args.warmup_seconds:g} s warm-up then {args.minutes:g} min"
+        )
         samples = sample_rss(daphnes, total_seconds, args.every, log)
         writing.join()
         delivered = [swarm.expect(writer.results.events, timeout=60) for swarm in started]
@@ -111,8 +115,10 @@ def soak(args, log=print):
     log(f"largest drift {found * 100:.1f} % (limit {args.tolerance * 100:g} %); {final_load}")
     if writes.errors or missing:
         socket_errors = sorted({error for report in delivered for error in report["errors"]})[:3]
-        log(f"FAIL: the traffic failed (first write errors: {writes.errors[:3]}; socket errors: {socket_errors}), "
-            "so the memory figure proves nothing")
+        log(
+            f"FAIL: the traffic failed (first write errors: {writes.errors[:3]}; socket errors: {socket_errors}), "
+            "so the memory figure proves nothing"
+        )
         return 2
     if found > args.tolerance:
         log("FAIL: memory is not flat")

@@ -71,9 +71,16 @@ class Agent:
 
     def _post(self, points):
         body = gzip.compress(json.dumps({"points": points}).encode())
-        request = urllib.request.Request(self.endpoint, data=body, method="POST", headers={
-            "Content-Type": "application/json", "Content-Encoding": "gzip", "Authorization": f"Token {self.token}",
-        })
+        request = urllib.request.Request(
+            self.endpoint,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Content-Encoding": "gzip",
+                "Authorization": f"Token {self.token}",
+            },
+        )
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             return response.status
 
@@ -106,9 +113,11 @@ class Agent:
 
     def _back_off(self, reason):
         self.failures += 1
-        delay = random.uniform(BACKOFF_BASE / 2, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** self.failures))
+        delay = random.uniform(BACKOFF_BASE / 2, min(BACKOFF_CAP, BACKOFF_BASE * 2**self.failures))
         self.next_attempt = time.monotonic() + delay
-        logger.warning("Console unreachable (%s); %d points buffered; next try in %.1f s", reason, len(self.buffer), delay)
+        logger.warning(
+            "Console unreachable (%s); %d points buffered; next try in %.1f s", reason, len(self.buffer), delay
+        )
 
     def run(self):
         psutil.cpu_percent(interval=None)  # prime: the first reading has nothing to compare with
@@ -137,7 +146,9 @@ def parse_tags(values):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m metrics.agent", description="Push this host's metrics to opsconsole.")
+    parser = argparse.ArgumentParser(
+        prog="python -m metrics.agent", description="Push this host's metrics to opsconsole."
+    )
     parser.add_argument("--url", required=True, help="the console's base URL, e.g. http://console:8000")
     parser.add_argument("--token", required=True, help="an API token (manage.py create_api_token)")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between measurements (default 5)")

@@ -63,7 +63,13 @@ def host_snapshot():
 
 
 STORED_FIELDS = (
-    "cpu_percent", "memory_percent", "disk_usage_percent", "process_count", "load_1m", "load_5m", "load_15m",
+    "cpu_percent",
+    "memory_percent",
+    "disk_usage_percent",
+    "process_count",
+    "load_1m",
+    "load_5m",
+    "load_15m",
 )
 
 

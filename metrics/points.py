@@ -32,7 +32,9 @@ class Point(NamedTuple):
 
 class InvalidPoints(Exception):
     def __init__(self, errors, total):
-        super().__init__(f"{len({error['index'] for error in errors})} of {total} points are invalid; nothing was stored.")
+        super().__init__(
+            f"{len({error['index'] for error in errors})} of {total} points are invalid; nothing was stored."
+        )
         self.errors = errors
 
 
@@ -92,7 +94,10 @@ def _check_tags(tags, report):
         return None
     for key, value in tags.items():
         if type(key) is not str or not TAG_KEY_PATTERN.match(key):
-            report(f"tags.{str(key)[:64]}", "tag names are 1-64 characters: letters, digits, _ . - (not starting with a digit)")
+            report(
+                f"tags.{str(key)[:64]}",
+                "tag names are 1-64 characters: letters, digits, _ . - (not starting with a digit)",
+            )
             return None
         if not isinstance(value, str) or not 0 < len(value) <= MAX_TAG_VALUE or "," in value or "=" in value:
             report(f"tags.{key}", f"tag values are strings of 1-{MAX_TAG_VALUE} characters without ',' or '='")

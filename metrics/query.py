@@ -97,8 +97,11 @@ AGGREGATE_SQL = {
     "count": ("count(*) AS n", "sum(count)", "sum(n)::bigint"),
     "min": ("min(value) AS lo", "min(minimum)", "min(lo)"),
     "max": ("max(value) AS hi", "max(maximum)", "max(hi)"),
-    "last": (None, "max(bucket), (array_agg(last ORDER BY bucket DESC))[1]",
-             "(array_agg(last_value ORDER BY last_at DESC))[1]"),
+    "last": (
+        None,
+        "max(bucket), (array_agg(last ORDER BY bucket DESC))[1]",
+        "(array_agg(last_value ORDER BY last_at DESC))[1]",
+    ),
 }
 
 # Raw samples in one pass: every sample of the range, hashed into its bucket.

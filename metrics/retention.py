@@ -50,8 +50,15 @@ def _roll_up_in_python(start, end):
     for (series_id, bucket), (count, total, minimum, maximum, last) in parts.items():
         rollup = Rollup.objects.select_for_update().filter(series_id=series_id, bucket=bucket).first()
         if rollup is None:
-            Rollup.objects.create(series_id=series_id, bucket=bucket, count=count, total=total,
-                                  minimum=minimum, maximum=maximum, last=last)
+            Rollup.objects.create(
+                series_id=series_id,
+                bucket=bucket,
+                count=count,
+                total=total,
+                minimum=minimum,
+                maximum=maximum,
+                last=last,
+            )
             continue
         rollup.count += count
         rollup.total += total

@@ -33,9 +33,9 @@ def _series_ids(points):
         Series.objects.bulk_create(
             [Series(name=name, tags_key=key, tags=wanted[(name, key)]) for name, key in missing], ignore_conflicts=True
         )
-        for row in Series.objects.filter(name__in={n for n, _ in missing}, tags_key__in={k for _, k in missing}).values_list(
-            "name", "tags_key", "id"
-        ):
+        for row in Series.objects.filter(
+            name__in={n for n, _ in missing}, tags_key__in={k for _, k in missing}
+        ).values_list("name", "tags_key", "id"):
             ids[(row[0], row[1])] = row[2]
     return ids
 

@@ -33,7 +33,9 @@ def _missing_on_outage(answer_when_down):
                     _last_warning = time.monotonic()
                     logger.warning("Cache unavailable, answering without it (throttles are lifted): %s", error)
                 return answer_when_down(*args, **kwargs)
+
         return wrapper
+
     return decorate
 
 

@@ -29,8 +29,7 @@ def env_bool(name, default=False):
     if word in FALSE_WORDS:
         return False
     raise ImproperlyConfigured(
-        f"{name}={raw!r} is not a boolean; use one of "
-        f"{', '.join(sorted(TRUE_WORDS | FALSE_WORDS - {''}))}."
+        f"{name}={raw!r} is not a boolean; use one of {', '.join(sorted(TRUE_WORDS | FALSE_WORDS - {''}))}."
     )
 
 

@@ -25,5 +25,7 @@ def add_common_errors(result, generator, request, public):
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
             for code, description in COMMON_ERRORS.items():
-                responses.setdefault(code, {"description": description, "content": {"application/json": {"schema": reference}}})
+                responses.setdefault(
+                    code, {"description": description, "content": {"application/json": {"schema": reference}}}
+                )
     return result

@@ -135,10 +135,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return  # refused at connect; the close is on its way
         allowed, retry_after = self.limiter.allow()
         if not allowed:
-            await self.send_frame(protocol.error_frame(
-                protocol.RATE_LIMIT_EXCEEDED, "More than 20 messages a second; this one was dropped.",
-                retry_after=retry_after,
-            ))
+            await self.send_frame(
+                protocol.error_frame(
+                    protocol.RATE_LIMIT_EXCEEDED,
+                    "More than 20 messages a second; this one was dropped.",
+                    retry_after=retry_after,
+                )
+            )
             return
         try:
             message = protocol.parse_frame(self.topic, text_data, bytes_data)
@@ -177,17 +180,33 @@ class StreamConsumer(AsyncWebsocketConsumer):
         try:
             replay = await database_sync_to_async(replay_since)(self.topic, since)
             if replay is None:
-                await self.send_frame(envelope("resync_required", {
-                    "since": since, "reason": "Events after this seq are no longer kept; reload the current state over REST.",
-                }))
+                await self.send_frame(
+                    envelope(
+                        "resync_required",
+                        {
+                            "since": since,
+                            "reason": "Events after this seq are no longer kept; reload the current state over REST.",
+                        },
+                    )
+                )
                 return
-            replayed = [selected for event in replay.events if (selected := self.subscription.select(event)) is not None]
+            replayed = [
+                selected for event in replay.events if (selected := self.subscription.select(event)) is not None
+            ]
             for event in replayed:
                 await self.send_frame(event)
             covered = replay.seq
-            await self.send_frame(envelope("resumed", {
-                "since": since, "count": len(replayed), "seq": covered, "source": replay.source,
-            }))
+            await self.send_frame(
+                envelope(
+                    "resumed",
+                    {
+                        "since": since,
+                        "count": len(replayed),
+                        "seq": covered,
+                        "source": replay.source,
+                    },
+                )
+            )
         finally:
             await self.outbox.release(covered_through=covered)
 
@@ -210,10 +229,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def _give_up(self, behind, event):
         stats.count("dropped", behind.dropped)
-        await self.send_frame(envelope("resync_required", {
-            "seq": event["meta"].get("seq"),
-            "reason": f"This connection fell more than {behind.dropped - 1} events behind; reconnect and reload over REST.",
-        }))
+        await self.send_frame(
+            envelope(
+                "resync_required",
+                {
+                    "seq": event["meta"].get("seq"),
+                    "reason": f"This connection fell more than {behind.dropped - 1} events behind; reconnect and reload over REST.",
+                },
+            )
+        )
         # A peer that reads again soon gets this frame and the close
         # code; the outbox holds nothing more for it meanwhile.
         if self.flow is not None:
@@ -233,6 +257,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         stats.count("messages_out")
         if self.flow is None or not self.flow.write(frame):
             await self.send(text_data=frame.text)
+
 
 class AlertsConsumer(StreamConsumer):
     topic = ALERTS

@@ -89,10 +89,16 @@ def batch_frame(members):
     if cached is not None and now - cached[2] < BATCH_SHARED_SECONDS:
         return cached[1]
     head = encode({"type": "batch", "id": uuid.uuid4().hex, "timestamp": utc_now_iso()})
-    text = "".join((
-        head[:-1], ',"data":{"messages":[', ",".join(member.text for member in members),
-        ']},"meta":{"count":', str(len(members)), "}}",
-    ))
+    text = "".join(
+        (
+            head[:-1],
+            ',"data":{"messages":[',
+            ",".join(member.text for member in members),
+            ']},"meta":{"count":',
+            str(len(members)),
+            "}}",
+        )
+    )
     frame = Frame("batch", text)
     _batches[key] = (tuple(members), frame, now)
     _batches.move_to_end(key)

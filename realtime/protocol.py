@@ -82,7 +82,9 @@ def parse_frame(topic, text=None, bytes_=None):
     if not isinstance(type_, str):
         raise invalid("Field 'type' must be a string.")
     if type_ not in CLIENT_TYPES:
-        raise ProtocolError(UNKNOWN_TYPE, f"Unknown message type {type_[:64]!r}; expected one of {', '.join(CLIENT_TYPES)}.")
+        raise ProtocolError(
+            UNKNOWN_TYPE, f"Unknown message type {type_[:64]!r}; expected one of {', '.join(CLIENT_TYPES)}."
+        )
     data = payload.get("data", {})
     if data is None:
         data = {}

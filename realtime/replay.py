@@ -158,10 +158,12 @@ class RedisReplayBuffer:
     def append(self, topic, event, *, after_a_loss=False):
         event["meta"].pop("seq", None)
         body = json.dumps(event, separators=(",", ":"))
-        seq = int(self._append(
-            keys=self._keys(topic),
-            args=[body, REPLAY_MIN_SECONDS, REPLAY_MIN_EVENTS, max_events(), "1" if after_a_loss else "0"],
-        ))
+        seq = int(
+            self._append(
+                keys=self._keys(topic),
+                args=[body, REPLAY_MIN_SECONDS, REPLAY_MIN_EVENTS, max_events(), "1" if after_a_loss else "0"],
+            )
+        )
         event["meta"]["seq"] = seq
         return seq
 

@@ -113,8 +113,13 @@ def _write_through(transport, data):
     pinned release; TLS connections always take the usual path.
     """
     nothing_queued = not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
-    if (nothing_queued and transport.connected and not transport.disconnecting
-            and not transport._writeDisconnected and not getattr(transport, "TLS", False)):
+    if (
+        nothing_queued
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+        and not getattr(transport, "TLS", False)
+    ):
         sent = transport.writeSomeData(data)
         if sent == len(data):
             return

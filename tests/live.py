@@ -33,8 +33,11 @@ START_TIMEOUT_SECONDS = 60
 QUIET_JOBS = {
     name: "3600"
     for name in (
-        "OPSCONSOLE_COLLECT_INTERVAL", "OPSCONSOLE_METRICS_BROADCAST_INTERVAL", "OPSCONSOLE_RULES_INTERVAL",
-        "OPSCONSOLE_SUMMARY_INTERVAL", "OPSCONSOLE_NOTIFY_INTERVAL",
+        "OPSCONSOLE_COLLECT_INTERVAL",
+        "OPSCONSOLE_METRICS_BROADCAST_INTERVAL",
+        "OPSCONSOLE_RULES_INTERVAL",
+        "OPSCONSOLE_SUMMARY_INTERVAL",
+        "OPSCONSOLE_NOTIFY_INTERVAL",
     )
 }
 SCRUBBED = ("DATABASE_URL", "REDIS_URL", "OPSCONSOLE_REDIS_PREFIX", "OPSCONSOLE_VAR_DIR", "DJANGO_SETTINGS_MODULE")
@@ -78,7 +81,12 @@ class Console:
     def manage(self, *args, timeout=60):
         """Run a management command against this console's database and layer."""
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=self.env, capture_output=True, text=True, timeout=timeout
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if result.returncode != 0:
             raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -104,7 +112,9 @@ class Console:
 
 def _spawn(command, env):
     log = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     process.log = log
     return process
 
@@ -177,7 +187,9 @@ def running_console(shape, *, web_processes=1, extra_env=None, database_url=None
             console.urls.append(f"http://127.0.0.1:{port}")
         if shape == "services":
             celery = [str(BIN / "celery"), "-A", "opsconsole"]
-            workers.append(_spawn([*celery, "worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "WARNING"], env))
+            workers.append(
+                _spawn([*celery, "worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "WARNING"], env)
+            )
             workers.append(_spawn([*celery, "beat", "--loglevel", "WARNING", "--schedule", str(var_dir / "beat")], env))
         for url, (process, _) in zip(console.urls, console.processes):
             _wait_healthy(url, process)

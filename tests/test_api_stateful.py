@@ -21,12 +21,21 @@ from tests.api_schema import api_key, api_schema  # noqa: F401 - the fixtures th
 # The operations that take an {id}: the stateful run must reach each of them
 # with an id a create (or list) call answered, and get past the 404.
 ID_TAKING = {
-    "GET /api/v1/alerts/{id}/", "PATCH /api/v1/alerts/{id}/", "DELETE /api/v1/alerts/{id}/",
-    "POST /api/v1/alerts/{id}/acknowledge/", "POST /api/v1/alerts/{id}/resolve/",
-    "GET /api/v1/incidents/{id}/", "PATCH /api/v1/incidents/{id}/", "POST /api/v1/incidents/{id}/alerts/",
-    "POST /api/v1/incidents/{id}/notes/", "GET /api/v1/incidents/{id}/timeline/",
-    "GET /api/v1/rules/{id}/", "PATCH /api/v1/rules/{id}/", "DELETE /api/v1/rules/{id}/",
-    "GET /api/v1/silences/{id}/", "DELETE /api/v1/silences/{id}/",
+    "GET /api/v1/alerts/{id}/",
+    "PATCH /api/v1/alerts/{id}/",
+    "DELETE /api/v1/alerts/{id}/",
+    "POST /api/v1/alerts/{id}/acknowledge/",
+    "POST /api/v1/alerts/{id}/resolve/",
+    "GET /api/v1/incidents/{id}/",
+    "PATCH /api/v1/incidents/{id}/",
+    "POST /api/v1/incidents/{id}/alerts/",
+    "POST /api/v1/incidents/{id}/notes/",
+    "GET /api/v1/incidents/{id}/timeline/",
+    "GET /api/v1/rules/{id}/",
+    "PATCH /api/v1/rules/{id}/",
+    "DELETE /api/v1/rules/{id}/",
+    "GET /api/v1/silences/{id}/",
+    "DELETE /api/v1/silences/{id}/",
 }
 # Enough scenarios that most links are followed (the run asserts it), few
 # enough for about 30-50 s on a loaded two-core machine.
@@ -87,10 +96,17 @@ def test_chains_of_calls_on_created_objects_never_fail_and_answer_within_the_sch
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None, recorder=self.recorder)
 
-    Workflow.run(settings=settings(
-        max_examples=SCENARIOS, stateful_step_count=STEPS, deadline=None, derandomize=True, database=None,
-        phases=[Phase.generate], suppress_health_check=list(HealthCheck),
-    ))
+    Workflow.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
     # An id-taking operation reached an object that exists when it got a
     # success, or the 409 of an illegal move (a random id can only
@@ -131,9 +147,23 @@ LIVE_CALLS = {
 CREATE = {
     "alert": ("/api/v1/alerts/", {"source": "web-1", "title": "disk full"}),
     "incident": ("/api/v1/incidents/", {"title": "site down"}),
-    "rule": ("/api/v1/rules/", {"name": "cpu high", "metric": "cpu_percent", "operator": ">", "threshold": 90,
-                                "for_seconds": 60, "severity": "warning", "category": "cpu", "title": "CPU high"}),
-    "silence": ("/api/v1/silences/", {"matchers": {"host": "web-1"}, "ends_at": "2099-01-01T00:00:00Z", "comment": "maint"}),
+    "rule": (
+        "/api/v1/rules/",
+        {
+            "name": "cpu high",
+            "metric": "cpu_percent",
+            "operator": ">",
+            "threshold": 90,
+            "for_seconds": 60,
+            "severity": "warning",
+            "category": "cpu",
+            "title": "CPU high",
+        },
+    ),
+    "silence": (
+        "/api/v1/silences/",
+        {"matchers": {"host": "web-1"}, "ends_at": "2099-01-01T00:00:00Z", "comment": "maint"},
+    ),
 }
 
 
@@ -157,7 +187,8 @@ def test_every_id_taking_operation_on_a_live_object_succeeds_within_the_schema(a
         body = {"alerts": [create("alert")]}
     method, path = label.split(" ", 1)
     case = api_schema[path][method].Case(
-        path_parameters={"id": create(kind)}, headers=headers,
+        path_parameters={"id": create(kind)},
+        headers=headers,
         **({} if body is None else {"body": body, "media_type": "application/json"}),
     )
     response = case.call_and_validate(checks=CHECKS)

@@ -208,7 +208,8 @@ def test_ten_thousand_labels_on_an_alert_are_a_400_on_labels(api):
 
 def test_a_one_megabyte_label_value_is_a_400_on_labels(api):
     response = api.post(
-        "/api/v1/alerts/", {"source": "s", "title": "t", "labels": {"host": "x" * 1_000_000}},
+        "/api/v1/alerts/",
+        {"source": "s", "title": "t", "labels": {"host": "x" * 1_000_000}},
         content_type="application/json",
     )
     assert "labels" in assert_contract_error(response, 400)
@@ -224,7 +225,8 @@ def test_ten_thousand_tags_on_a_rule_are_a_400_on_tags(api):
 
 def test_ten_thousand_matchers_on_a_silence_are_a_400_on_matchers(api):
     body = {
-        "matchers": {f"m{index}": "v" for index in range(10_000)}, "comment": "c",
+        "matchers": {f"m{index}": "v" for index in range(10_000)},
+        "comment": "c",
         "ends_at": (timezone.now() + timedelta(hours=1)).isoformat(),
     }
     response = api.post("/api/v1/silences/", body, content_type="application/json")
@@ -302,8 +304,15 @@ def test_a_silence_ending_in_the_past_without_a_start_is_a_400_on_ends_at(api):
 
 
 SINCE_OUT_OF_RANGE = [
-    "0000-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "2026-01-01T00:00:00%2B99:00",
-    "0001-01-01T00:00:00%2B01:00", "9999-12-31T23:59:59-01:00", "1e20", "nan", "%00", "9" * 5000,
+    "0000-01-01T00:00:00Z",
+    "10000-01-01T00:00:00Z",
+    "2026-01-01T00:00:00%2B99:00",
+    "0001-01-01T00:00:00%2B01:00",
+    "9999-12-31T23:59:59-01:00",
+    "1e20",
+    "nan",
+    "%00",
+    "9" * 5000,
 ]
 
 
@@ -314,8 +323,18 @@ def test_since_out_of_range_is_a_400_on_since(api, path, since):
 
 
 QUERY_TIMES = [
-    "0000-01-01", "10000-01-01", "2026-01-01T00:00:00%2B99:00", "0001-01-01T00:00:00%2B01:00",
-    "9999-12-31T23:59:59-01:00", "1e20", "-1e20", "nan", "inf", "-inf", "%00", "9" * 5000,
+    "0000-01-01",
+    "10000-01-01",
+    "2026-01-01T00:00:00%2B99:00",
+    "0001-01-01T00:00:00%2B01:00",
+    "9999-12-31T23:59:59-01:00",
+    "1e20",
+    "-1e20",
+    "nan",
+    "inf",
+    "-inf",
+    "%00",
+    "9" * 5000,
 ]
 
 

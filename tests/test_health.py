@@ -63,7 +63,9 @@ def test_a_lost_database_is_a_503_json_with_retry_after_on_the_api():
     from opsconsole.middleware import DatabaseUnavailableMiddleware
 
     middleware = DatabaseUnavailableMiddleware(lambda request: None)
-    response = middleware.process_exception(RequestFactory().get("/api/v1/alerts/"), OperationalError("connection refused"))
+    response = middleware.process_exception(
+        RequestFactory().get("/api/v1/alerts/"), OperationalError("connection refused")
+    )
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert b"database is unavailable" in response.content
     page = middleware.process_exception(RequestFactory().get("/alerts/"), OperationalError("gone"))

@@ -126,9 +126,17 @@ async def through_router(method, path, body=None, headers=()):
     if body is not None:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     scope = {
-        "type": "http", "http_version": "1.1", "method": method, "path": path, "raw_path": path.encode(),
-        "query_string": b"", "root_path": "", "scheme": "http", "headers": headers,
-        "client": ("127.0.0.1", 40000), "server": ("localhost", 80),
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("localhost", 80),
     }
     communicator = ApplicationCommunicator(router, scope)
     await communicator.send_input({"type": "http.request", "body": body or b""})

@@ -15,10 +15,21 @@ from tests.factories import make_user
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PAGES = ["/", "/metrics/", "/alerts/", "/incidents/"]
-API_READS = ["/api/v1/alerts/", "/api/v1/incidents/", "/api/v1/rules/", "/api/v1/silences/", "/api/v1/stats/",
-             "/api/v1/metrics/series/", "/api/v1/metrics/latest/", "/api/v1/metrics/query/?name=cpu_percent"]
-API_WRITES = [("/api/v1/alerts/", {"source": "s", "title": "t"}), ("/api/v1/incidents/", {"title": "t"}),
-              ("/api/v1/metrics/ingest/", {"points": [{"name": "m", "value": 1}]})]
+API_READS = [
+    "/api/v1/alerts/",
+    "/api/v1/incidents/",
+    "/api/v1/rules/",
+    "/api/v1/silences/",
+    "/api/v1/stats/",
+    "/api/v1/metrics/series/",
+    "/api/v1/metrics/latest/",
+    "/api/v1/metrics/query/?name=cpu_percent",
+]
+API_WRITES = [
+    ("/api/v1/alerts/", {"source": "s", "title": "t"}),
+    ("/api/v1/incidents/", {"title": "t"}),
+    ("/api/v1/metrics/ingest/", {"points": [{"name": "m", "value": 1}]}),
+]
 
 
 @pytest.mark.django_db
@@ -46,7 +57,9 @@ def test_every_session_write_needs_the_csrf_token():
     writes = [*API_WRITES, (f"/api/v1/alerts/{alert.pk}/acknowledge/", {}), (f"/api/v1/alerts/{alert.pk}/resolve/", {})]
     for path, body in writes:
         assert client.post(path, body, content_type="application/json").status_code == 403, path
-    assert client.patch(f"/api/v1/alerts/{alert.pk}/", {"title": "x"}, content_type="application/json").status_code == 403
+    assert (
+        client.patch(f"/api/v1/alerts/{alert.pk}/", {"title": "x"}, content_type="application/json").status_code == 403
+    )
     assert client.delete(f"/api/v1/alerts/{alert.pk}/").status_code == 403
 
 
@@ -61,21 +74,38 @@ def test_user_text_is_escaped_in_server_rendered_pages(staff_client):
 
 
 def test_deployment_checks_are_clean_with_debug_off_behind_https(tmp_path):
-    env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(50), "OPSCONSOLE_HTTPS": "1", "OPSCONSOLE_VAR_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "OPSCONSOLE_HTTPS": "1",
+        "OPSCONSOLE_VAR_DIR": str(tmp_path),
+    }
     env.pop("DEBUG", None)
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_no_secret_or_default_password_is_committed():
     tracked = subprocess.run(["git", "ls-files"], cwd=BASE_DIR, capture_output=True, text=True).stdout.split()
-    suspicious = re.compile(r"(SECRET_KEY\s*=\s*['\"][^'\"$]{8,}|BEGIN (RSA |EC )?PRIVATE KEY|password\s*=\s*['\"](admin|password|changeme)['\"])", re.I)
+    suspicious = re.compile(
+        r"(SECRET_KEY\s*=\s*['\"][^'\"$]{8,}|BEGIN (RSA |EC )?PRIVATE KEY|password\s*=\s*['\"](admin|password|changeme)['\"])",
+        re.I,
+    )
     offenders = []
     for name in tracked:
         path = BASE_DIR / name
-        if path.suffix in {".py", ".yml", ".yaml", ".toml", ".cfg", ".ini", ".env", ".sh", ".md", ""} and path.is_file():
+        if (
+            path.suffix in {".py", ".yml", ".yaml", ".toml", ".cfg", ".ini", ".env", ".sh", ".md", ""}
+            and path.is_file()
+        ):
             if suspicious.search(path.read_text(errors="ignore")):
                 offenders.append(name)
     assert offenders == []

@@ -14,16 +14,34 @@ BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def settings_in_subprocess(env, expression):
     """Evaluate ``expression`` against settings loaded from exactly ``env``."""
-    clean = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY")}
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY")
+    }
     clean.update(env)
     code = (
         "import os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'opsconsole.settings'); "
         f"from django.conf import settings; print(repr({expression}))"
     )
-    return subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=clean, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=clean, capture_output=True, text=True, timeout=60
+    )
 
 
-@pytest.mark.parametrize("raw, expected", [("1", True), ("true", True), ("YES", True), ("on", True), ("0", False), ("false", False), ("off", False), ("", False)])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("off", False),
+        ("", False),
+    ],
+)
 def test_booleans_accept_the_usual_words(monkeypatch, raw, expected):
     monkeypatch.setenv("OPSCONSOLE_FLAG", raw)
     assert env_bool("OPSCONSOLE_FLAG") is expected

@@ -129,10 +129,15 @@ def clean_failures():
 
 
 def test_guessing_tokens_is_throttled_per_address(client, clean_failures):
-    codes = [client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token oc_guess{n:04d}_xxxxxxxx").status_code for n in range(32)]
+    codes = [
+        client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token oc_guess{n:04d}_xxxxxxxx").status_code
+        for n in range(32)
+    ]
     assert codes[:30] == [401] * 30
     assert codes[30:] == [429, 429]
     _, key = make_token()
-    assert client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 429  # until the minute passes
+    assert (
+        client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 429
+    )  # until the minute passes
     clean_failures()
     assert client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200

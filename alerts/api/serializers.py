@@ -77,9 +77,29 @@ class AlertSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alert
         fields = [
-            "id", "fingerprint", "source", "category", "severity", "title", "message", "value", "threshold",
-            "labels", "status", "silenced", "starts_at", "last_seen_at", "occurrences", "acknowledged_at",
-            "acknowledged_by", "resolved_at", "resolved_by", "resolution", "incident", "rule", "created_at",
+            "id",
+            "fingerprint",
+            "source",
+            "category",
+            "severity",
+            "title",
+            "message",
+            "value",
+            "threshold",
+            "labels",
+            "status",
+            "silenced",
+            "starts_at",
+            "last_seen_at",
+            "occurrences",
+            "acknowledged_at",
+            "acknowledged_by",
+            "resolved_at",
+            "resolved_by",
+            "resolution",
+            "incident",
+            "rule",
+            "created_at",
             "updated_at",
         ]
         read_only_fields = fields
@@ -144,7 +164,8 @@ def alert_data(alert):
 
 class AlertCreateSerializer(serializers.Serializer):
     fingerprint = serializers.RegexField(
-        r"^[A-Za-z0-9._:-]{1,64}$", required=False,
+        r"^[A-Za-z0-9._:-]{1,64}$",
+        required=False,
         help_text="Identity for deduplication; derived from source, category and labels when absent.",
     )
     source = serializers.CharField(max_length=100)
@@ -167,7 +188,9 @@ class AlertUpdateSerializer(serializers.Serializer):
     value = FiniteFloatField(required=False, allow_null=True)
     threshold = FiniteFloatField(required=False, allow_null=True)
     status = serializers.ChoiceField(
-        choices=AlertStatus.choices, required=False, help_text="Moves through acknowledge / resolve rules (409 if illegal)."
+        choices=AlertStatus.choices,
+        required=False,
+        help_text="Moves through acknowledge / resolve rules (409 if illegal).",
     )
     resolution = serializers.CharField(allow_blank=True, max_length=10_000, required=False)
 
@@ -192,8 +215,17 @@ class IncidentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Incident
         fields = [
-            "id", "title", "severity", "status", "summary", "commander", "alerts", "opened_at", "resolved_at",
-            "created_at", "updated_at",
+            "id",
+            "title",
+            "severity",
+            "status",
+            "summary",
+            "commander",
+            "alerts",
+            "opened_at",
+            "resolved_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -209,7 +241,9 @@ class IncidentCreateSerializer(serializers.Serializer):
     commander = serializers.SlugRelatedField(
         slug_field="username", queryset=_active_users(), required=False, allow_null=True, default=None
     )
-    alerts = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=1000, default=list)
+    alerts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=1000, default=list
+    )
 
 
 class IncidentUpdateSerializer(serializers.Serializer):
@@ -223,7 +257,9 @@ class IncidentUpdateSerializer(serializers.Serializer):
 
 
 class AttachAlertsSerializer(serializers.Serializer):
-    alerts = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=1000)
+    alerts = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=1000
+    )
 
 
 class NoteSerializer(serializers.Serializer):
@@ -244,8 +280,19 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertRule
         fields = [
-            "id", "name", "metric", "tags", "operator", "threshold", "for_seconds", "severity", "category", "title",
-            "enabled", "created_at", "updated_at",
+            "id",
+            "name",
+            "metric",
+            "tags",
+            "operator",
+            "threshold",
+            "for_seconds",
+            "severity",
+            "category",
+            "title",
+            "enabled",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
 

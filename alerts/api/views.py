@@ -61,7 +61,9 @@ class ServiceErrorsMixin:
 @extend_schema_view(
     list=extend_schema(summary="List alerts", description="Newest activity first unless `ordering` says otherwise."),
     retrieve=extend_schema(summary="Get an alert", responses={200: s.AlertSerializer, 404: NOT_FOUND}),
-    destroy=extend_schema(summary="Delete an alert (its history stays in the event log)", responses={204: None, 404: NOT_FOUND}),
+    destroy=extend_schema(
+        summary="Delete an alert (its history stays in the event log)", responses={204: None, 404: NOT_FOUND}
+    ),
 )
 class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Alert.objects.all()
@@ -76,14 +78,18 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
         request=s.AlertCreateSerializer,
         responses={
             201: OpenApiResponse(s.AlertSerializer, description="A new alert."),
-            200: OpenApiResponse(s.AlertSerializer, description="An unresolved alert with the same fingerprint, updated."),
+            200: OpenApiResponse(
+                s.AlertSerializer, description="An unresolved alert with the same fingerprint, updated."
+            ),
         },
     )
     def create(self, request):
         body = s.AlertCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         alert, created = services.raise_alert(actor=actor(request), **body.validated_data)
-        return Response(s.AlertSerializer(alert).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            s.AlertSerializer(alert).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     @extend_schema(
         summary="Edit an alert",
@@ -101,7 +107,11 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
         services.delete_alert(self.get_object().pk, actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(summary="Acknowledge a firing alert", request=None, responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @extend_schema(
+        summary="Acknowledge a firing alert",
+        request=None,
+        responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         # The service's locked read is the lookup: a missing alert raises
@@ -109,7 +119,11 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
         alert = services.acknowledge(pk, actor(request))
         return Response(s.AlertSerializer(alert).data)
 
-    @extend_schema(summary="Resolve an alert", request=s.ResolveSerializer, responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @extend_schema(
+        summary="Resolve an alert",
+        request=s.ResolveSerializer,
+        responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT},
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         body = s.ResolveSerializer(data=request.data)
@@ -123,26 +137,39 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     retrieve=extend_schema(summary="Get an incident", responses={200: s.IncidentSerializer, 404: NOT_FOUND}),
 )
 class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = Incident.objects.select_related("commander").prefetch_related(Prefetch("alerts", Alert.objects.only("id", "incident_id")))
+    queryset = Incident.objects.select_related("commander").prefetch_related(
+        Prefetch("alerts", Alert.objects.only("id", "incident_id"))
+    )
     serializer_class = s.IncidentSerializer
     filterset_class = IncidentFilter
     search_fields = ["title", "summary"]
     ordering_fields = ["id", "opened_at", "severity", "status"]
     ordering = ["-opened_at", "-id"]
 
-    @extend_schema(summary="Open an incident", request=s.IncidentCreateSerializer, responses={201: s.IncidentSerializer})
+    @extend_schema(
+        summary="Open an incident", request=s.IncidentCreateSerializer, responses={201: s.IncidentSerializer}
+    )
     def create(self, request):
         body = s.IncidentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         incident = incidents.open_incident(
-            title=data["title"], severity=data["severity"], summary=data["summary"], commander=data["commander"],
-            alert_ids=data["alerts"], actor=actor(request),
+            title=data["title"],
+            severity=data["severity"],
+            summary=data["summary"],
+            commander=data["commander"],
+            alert_ids=data["alerts"],
+            actor=actor(request),
         )
-        return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data, status=status.HTTP_201_CREATED
+        )
 
-    @extend_schema(summary="Edit an incident or change its status", request=s.IncidentUpdateSerializer,
-                   responses={200: s.IncidentSerializer, 404: NOT_FOUND, 409: CONFLICT})
+    @extend_schema(
+        summary="Edit an incident or change its status",
+        request=s.IncidentUpdateSerializer,
+        responses={200: s.IncidentSerializer, 404: NOT_FOUND, 409: CONFLICT},
+    )
     def partial_update(self, request, pk=None):
         incident = self.get_object()
         body = s.IncidentUpdateSerializer(data=request.data)
@@ -150,8 +177,11 @@ class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Retrieve
         incidents.edit_incident(incident.pk, actor(request), body.validated_data)
         return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
-    @extend_schema(summary="Attach alerts to an incident", request=s.AttachAlertsSerializer,
-                   responses={200: s.IncidentSerializer, 400: OpenApiResponse(description="Unknown alert ids."), 404: NOT_FOUND})
+    @extend_schema(
+        summary="Attach alerts to an incident",
+        request=s.AttachAlertsSerializer,
+        responses={200: s.IncidentSerializer, 400: OpenApiResponse(description="Unknown alert ids."), 404: NOT_FOUND},
+    )
     @action(detail=True, methods=["post"], url_path="alerts")
     def attach_alerts(self, request, pk=None):
         incident = self.get_object()
@@ -160,14 +190,20 @@ class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Retrieve
         incidents.attach_alerts(incident.pk, body.validated_data["alerts"], actor(request))
         return Response(s.IncidentSerializer(self.get_queryset().get(pk=incident.pk)).data)
 
-    @extend_schema(summary="The incident's timeline, oldest first", responses={200: s.TimelineEntrySerializer(many=True), 404: NOT_FOUND})
+    @extend_schema(
+        summary="The incident's timeline, oldest first",
+        responses={200: s.TimelineEntrySerializer(many=True), 404: NOT_FOUND},
+    )
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def timeline(self, request, pk=None):
         incident = self.get_object()
         return Response(s.TimelineEntrySerializer(incidents.timeline(incident.pk), many=True).data)
 
-    @extend_schema(summary="Add a note to the timeline", request=s.NoteSerializer,
-                   responses={201: s.TimelineEntrySerializer, 404: NOT_FOUND})
+    @extend_schema(
+        summary="Add a note to the timeline",
+        request=s.NoteSerializer,
+        responses={201: s.TimelineEntrySerializer, 404: NOT_FOUND},
+    )
     @action(detail=True, methods=["post"])
     def notes(self, request, pk=None):
         incident = self.get_object()
@@ -188,8 +224,13 @@ class RuleViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
 
-class SilenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
-                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SilenceViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     lookup_value_regex = ServiceErrorsMixin.lookup_value_regex
     queryset = Silence.objects.all()
     serializer_class = s.SilenceSerializer

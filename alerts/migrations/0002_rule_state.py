@@ -5,23 +5,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0001_initial'),
-        ('metrics', '0002_sample_ts_brin'),
+        ("alerts", "0001_initial"),
+        ("metrics", "0002_sample_ts_brin"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RuleState',
+            name="RuleState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('pending_since', models.DateTimeField()),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='states', to='alerts.alertrule')),
-                ('series', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='metrics.series')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("pending_since", models.DateTimeField()),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="states", to="alerts.alertrule"
+                    ),
+                ),
+                (
+                    "series",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="metrics.series"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('rule', 'series'), name='one_state_per_rule_and_series')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("rule", "series"), name="one_state_per_rule_and_series")
+                ],
             },
         ),
     ]

@@ -6,46 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0002_rule_state'),
+        ("alerts", "0002_rule_state"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NotificationChannel',
+            name="NotificationChannel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('webhook', 'Webhook'), ('email', 'Email')], max_length=10)),
-                ('url', models.URLField(blank=True, help_text='Webhook: where the JSON is POSTed.')),
-                ('secret', models.CharField(blank=True, help_text='Webhook: key of the HMAC-SHA256 signature header.', max_length=200)),
-                ('emails', models.TextField(blank=True, help_text='E-mail: addresses, one per line or comma-separated.')),
-                ('severities', models.JSONField(blank=True, default=list, help_text='Only these severities; empty: all.')),
-                ('categories', models.JSONField(blank=True, default=list, help_text='Only these categories; empty: all.')),
-                ('enabled', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("kind", models.CharField(choices=[("webhook", "Webhook"), ("email", "Email")], max_length=10)),
+                ("url", models.URLField(blank=True, help_text="Webhook: where the JSON is POSTed.")),
+                (
+                    "secret",
+                    models.CharField(
+                        blank=True, help_text="Webhook: key of the HMAC-SHA256 signature header.", max_length=200
+                    ),
+                ),
+                (
+                    "emails",
+                    models.TextField(blank=True, help_text="E-mail: addresses, one per line or comma-separated."),
+                ),
+                (
+                    "severities",
+                    models.JSONField(blank=True, default=list, help_text="Only these severities; empty: all."),
+                ),
+                (
+                    "categories",
+                    models.JSONField(blank=True, default=list, help_text="Only these categories; empty: all."),
+                ),
+                ("enabled", models.BooleanField(default=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(max_length=30)),
-                ('payload', models.JSONField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('response_code', models.PositiveIntegerField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='alerts.notificationchannel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event", models.CharField(max_length=30)),
+                ("payload", models.JSONField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("response_code", models.PositiveIntegerField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="alerts.notificationchannel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='delivery_due')],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")],
             },
         ),
     ]

@@ -4,15 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0003_notifications'),
+        ("alerts", "0003_notifications"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='alertevent',
-            name='kind',
-            field=models.CharField(choices=[('alert.fired', 'Alert Fired'), ('alert.updated', 'Alert Updated'), ('alert.acknowledged', 'Alert Acknowledged'), ('alert.resolved', 'Alert Resolved'), ('alert.edited', 'Alert Edited'), ('alert.deleted', 'Alert Deleted'), ('alert.silenced', 'Alert Silenced'), ('alert.unsilenced', 'Alert Unsilenced'), ('incident.opened', 'Incident Opened'), ('incident.updated', 'Incident Updated'), ('incident.status_changed', 'Incident Status Changed'), ('incident.note', 'Incident Note'), ('incident.alert_attached', 'Incident Alert Attached')], max_length=30),
+            model_name="alertevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("alert.fired", "Alert Fired"),
+                    ("alert.updated", "Alert Updated"),
+                    ("alert.acknowledged", "Alert Acknowledged"),
+                    ("alert.resolved", "Alert Resolved"),
+                    ("alert.edited", "Alert Edited"),
+                    ("alert.deleted", "Alert Deleted"),
+                    ("alert.silenced", "Alert Silenced"),
+                    ("alert.unsilenced", "Alert Unsilenced"),
+                    ("incident.opened", "Incident Opened"),
+                    ("incident.updated", "Incident Updated"),
+                    ("incident.status_changed", "Incident Status Changed"),
+                    ("incident.note", "Incident Note"),
+                    ("incident.alert_attached", "Incident Alert Attached"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

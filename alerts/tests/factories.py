@@ -9,8 +9,14 @@ _numbers = itertools.count(1)
 
 def make_alert(**fields):
     number = next(_numbers)
-    values = {"source": f"host-{number}", "title": f"Alert {number}", "category": "cpu", "severity": "warning",
-              "labels": {"host": f"web-{number}"}, "actor": "test"}
+    values = {
+        "source": f"host-{number}",
+        "title": f"Alert {number}",
+        "category": "cpu",
+        "severity": "warning",
+        "labels": {"host": f"web-{number}"},
+        "actor": "test",
+    }
     values.update(fields)
     return services.raise_alert(**values)[0]
 

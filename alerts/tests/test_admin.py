@@ -65,10 +65,17 @@ def test_the_incident_page_shows_its_timeline(admin_client):
 
 
 def test_an_incident_opened_in_the_admin_is_opened_by_the_service(admin_client):
-    response = admin_client.post("/admin/alerts/incident/add/", {
-        "title": "Queue backlog", "severity": "critical", "summary": "", "commander": "",
-        "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",
-    })
+    response = admin_client.post(
+        "/admin/alerts/incident/add/",
+        {
+            "title": "Queue backlog",
+            "severity": "critical",
+            "summary": "",
+            "commander": "",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 302
     incident = Incident.objects.get(title="Queue backlog")
     assert list(incident.events.values_list("kind", flat=True)) == [EventKind.INCIDENT_OPENED]

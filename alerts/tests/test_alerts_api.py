@@ -26,9 +26,31 @@ def test_a_new_alert_answers_201_with_the_full_object(staff_client):
     body = response.json()
     assert body["status"] == "firing" and body["occurrences"] == 1 and body["value"] == 93.5
     assert len(body["fingerprint"]) == 64
-    expected = {"id", "fingerprint", "source", "category", "severity", "title", "message", "value", "threshold", "labels",
-                "status", "starts_at", "last_seen_at", "occurrences", "acknowledged_at", "acknowledged_by", "resolved_at",
-                "resolved_by", "resolution", "incident", "rule", "created_at", "updated_at"}
+    expected = {
+        "id",
+        "fingerprint",
+        "source",
+        "category",
+        "severity",
+        "title",
+        "message",
+        "value",
+        "threshold",
+        "labels",
+        "status",
+        "starts_at",
+        "last_seen_at",
+        "occurrences",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "resolved_by",
+        "resolution",
+        "incident",
+        "rule",
+        "created_at",
+        "updated_at",
+    }
     assert expected <= set(body)
 
 
@@ -50,7 +72,9 @@ def test_a_given_fingerprint_wins_over_the_derived_one(staff_client):
 
 def test_after_resolving_the_same_alert_is_new_again(staff_client):
     first = post_alert(staff_client).json()
-    staff_client.post(f"/api/v1/alerts/{first['id']}/resolve/", {"resolution": "restarted"}, content_type="application/json")
+    staff_client.post(
+        f"/api/v1/alerts/{first['id']}/resolve/", {"resolution": "restarted"}, content_type="application/json"
+    )
     again = post_alert(staff_client)
     assert again.status_code == 201
     assert again.json()["id"] != first["id"]
@@ -62,7 +86,9 @@ def test_acknowledge_then_resolve_records_who_and_why(staff_client, staff_user):
     assert acknowledged.status_code == 200
     assert acknowledged.json()["status"] == "acknowledged"
     assert acknowledged.json()["acknowledged_by"] == staff_user.username
-    resolved = staff_client.post(f"/api/v1/alerts/{alert.pk}/resolve/", {"resolution": "disk cleaned"}, content_type="application/json")
+    resolved = staff_client.post(
+        f"/api/v1/alerts/{alert.pk}/resolve/", {"resolution": "disk cleaned"}, content_type="application/json"
+    )
     assert resolved.json()["status"] == "resolved"
     assert resolved.json()["resolution"] == "disk cleaned"
     kinds = list(AlertEvent.objects.filter(alert=alert).values_list("kind", flat=True))
@@ -71,7 +97,10 @@ def test_acknowledge_then_resolve_records_who_and_why(staff_client, staff_user):
 
 def test_a_firing_alert_can_be_resolved_directly(staff_client):
     alert = make_alert()
-    assert staff_client.post(f"/api/v1/alerts/{alert.pk}/resolve/", content_type="application/json").json()["status"] == "resolved"
+    assert (
+        staff_client.post(f"/api/v1/alerts/{alert.pk}/resolve/", content_type="application/json").json()["status"]
+        == "resolved"
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,7 +114,9 @@ def test_a_firing_alert_can_be_resolved_directly(staff_client):
 def test_illegal_moves_answer_409_with_a_reason(staff_client, moves, illegal):
     alert = make_alert()
     for move in moves:
-        assert staff_client.post(f"/api/v1/alerts/{alert.pk}/{move}/", content_type="application/json").status_code == 200
+        assert (
+            staff_client.post(f"/api/v1/alerts/{alert.pk}/{move}/", content_type="application/json").status_code == 200
+        )
     response = staff_client.post(f"/api/v1/alerts/{alert.pk}/{illegal}/", content_type="application/json")
     assert response.status_code == 409
     assert response.json()["status"] in ("acknowledged", "resolved")
@@ -94,14 +125,23 @@ def test_illegal_moves_answer_409_with_a_reason(staff_client, moves, illegal):
 
 def test_patch_moves_status_by_the_same_rules(staff_client):
     alert = make_alert()
-    assert staff_client.patch(f"/api/v1/alerts/{alert.pk}/", {"status": "acknowledged"}, content_type="application/json").status_code == 200
+    assert (
+        staff_client.patch(
+            f"/api/v1/alerts/{alert.pk}/", {"status": "acknowledged"}, content_type="application/json"
+        ).status_code
+        == 200
+    )
     back = staff_client.patch(f"/api/v1/alerts/{alert.pk}/", {"status": "firing"}, content_type="application/json")
     assert back.status_code == 409
 
 
 def test_patch_edits_descriptive_fields_and_logs_it(staff_client):
     alert = make_alert()
-    response = staff_client.patch(f"/api/v1/alerts/{alert.pk}/", {"severity": "critical", "message": "see runbook"}, content_type="application/json")
+    response = staff_client.patch(
+        f"/api/v1/alerts/{alert.pk}/",
+        {"severity": "critical", "message": "see runbook"},
+        content_type="application/json",
+    )
     assert response.json()["severity"] == "critical"
     assert AlertEvent.objects.filter(alert=alert, kind=EventKind.ALERT_EDITED).exists()
 
@@ -124,7 +164,9 @@ def test_an_invalid_body_answers_400_naming_each_bad_field(staff_client):
 
 
 def test_non_finite_values_are_refused(staff_client):
-    response = staff_client.post("/api/v1/alerts/", '{"source": "a", "title": "b", "value": NaN}', content_type="application/json")
+    response = staff_client.post(
+        "/api/v1/alerts/", '{"source": "a", "title": "b", "value": NaN}', content_type="application/json"
+    )
     assert response.status_code == 400
 
 
@@ -168,7 +210,9 @@ def test_a_session_write_without_csrf_is_refused_with_403(staff_user):
 
 
 def test_a_token_client_writes_without_csrf(client, staff_token):
-    response = client.post("/api/v1/alerts/", ALERT, content_type="application/json", HTTP_AUTHORIZATION=f"Token {staff_token}")
+    response = client.post(
+        "/api/v1/alerts/", ALERT, content_type="application/json", HTTP_AUTHORIZATION=f"Token {staff_token}"
+    )
     assert response.status_code == 201
 
 
@@ -260,7 +304,8 @@ def test_every_change_is_published_after_commit(staff_client, django_capture_on_
         staff_client.post(f"/api/v1/alerts/{alert_id}/acknowledge/")
     events = replay_buffer().since("alerts", before)
     assert [(event["type"], event["data"]["id"], event["data"]["status"]) for event in events] == [
-        ("alert", alert_id, "firing"), ("alert", alert_id, "acknowledged")
+        ("alert", alert_id, "firing"),
+        ("alert", alert_id, "acknowledged"),
     ]
 
 
@@ -286,8 +331,15 @@ def test_the_openapi_schema_generates_without_warnings(tmp_path):
     target = tmp_path / "schema.yml"
     call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(target))
     text = target.read_text()
-    for path in ("/api/v1/alerts/{id}/acknowledge/", "/api/v1/incidents/{id}/timeline/", "/api/v1/metrics/ingest/",
-                 "/api/v1/metrics/query/", "/api/v1/stats/", "/api/v1/rules/", "/api/v1/silences/{id}/"):
+    for path in (
+        "/api/v1/alerts/{id}/acknowledge/",
+        "/api/v1/incidents/{id}/timeline/",
+        "/api/v1/metrics/ingest/",
+        "/api/v1/metrics/query/",
+        "/api/v1/stats/",
+        "/api/v1/rules/",
+        "/api/v1/silences/{id}/",
+    ):
         assert path in text
 
 

@@ -37,10 +37,17 @@ def race(count, request):
 def test_twenty_concurrent_resolves_give_one_success_and_one_event():
     _, key = make_token()
     alert = make_alert()
-    codes = race(20, lambda client: client.post(
-        f"/api/v1/alerts/{alert.pk}/resolve/", {"resolution": "raced"}, content_type="application/json",
-        HTTP_AUTHORIZATION=f"Token {key}",
-    ).status_code)
+    codes = race(
+        20,
+        lambda client: (
+            client.post(
+                f"/api/v1/alerts/{alert.pk}/resolve/",
+                {"resolution": "raced"},
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Token {key}",
+            ).status_code
+        ),
+    )
     assert codes == [200] + [409] * 19
     assert AlertEvent.objects.filter(alert=alert, kind=EventKind.ALERT_RESOLVED).count() == 1
 
@@ -48,9 +55,14 @@ def test_twenty_concurrent_resolves_give_one_success_and_one_event():
 def test_concurrent_posts_of_one_alert_make_one_alert_counting_every_occurrence():
     _, key = make_token()
     body = {"source": "race", "category": "cpu", "title": "raced", "labels": {"host": "r1"}}
-    codes = race(10, lambda client: client.post(
-        "/api/v1/alerts/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}"
-    ).status_code)
+    codes = race(
+        10,
+        lambda client: (
+            client.post(
+                "/api/v1/alerts/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {key}"
+            ).status_code
+        ),
+    )
     assert codes == [200] * 9 + [201]
     alert = Alert.objects.get(source="race")
     assert alert.occurrences == 10

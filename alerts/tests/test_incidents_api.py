@@ -15,10 +15,16 @@ def post(client, path, body=None):
 
 def test_opening_an_incident_from_alerts_attaches_them(staff_client, staff_user):
     alerts = [make_alert(), make_alert()]
-    response = post(staff_client, "/api/v1/incidents/", {
-        "title": "Checkout down", "severity": "critical", "commander": staff_user.username,
-        "alerts": [alert.pk for alert in alerts],
-    })
+    response = post(
+        staff_client,
+        "/api/v1/incidents/",
+        {
+            "title": "Checkout down",
+            "severity": "critical",
+            "commander": staff_user.username,
+            "alerts": [alert.pk for alert in alerts],
+        },
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "open" and body["commander"] == staff_user.username
@@ -38,7 +44,9 @@ def test_attaching_unknown_alerts_is_a_400_that_changes_nothing(staff_client):
 def test_attaching_alerts_is_idempotent(staff_client):
     incident, alert = make_incident(), make_alert()
     for _ in range(2):
-        assert post(staff_client, f"/api/v1/incidents/{incident.pk}/alerts/", {"alerts": [alert.pk]}).json()["alerts"] == [alert.pk]
+        assert post(staff_client, f"/api/v1/incidents/{incident.pk}/alerts/", {"alerts": [alert.pk]}).json()[
+            "alerts"
+        ] == [alert.pk]
     kinds = [entry["kind"] for entry in staff_client.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()]
     assert kinds.count(EventKind.INCIDENT_ALERT_ATTACHED) == 1
 
@@ -46,7 +54,9 @@ def test_attaching_alerts_is_idempotent(staff_client):
 def test_status_moves_and_resolution_time(staff_client):
     incident = make_incident()
     for status in ("investigating", "mitigated", "resolved"):
-        response = staff_client.patch(f"/api/v1/incidents/{incident.pk}/", {"status": status}, content_type="application/json")
+        response = staff_client.patch(
+            f"/api/v1/incidents/{incident.pk}/", {"status": status}, content_type="application/json"
+        )
         assert response.status_code == 200 and response.json()["status"] == status
     assert response.json()["resolved_at"] is not None
 
@@ -55,7 +65,9 @@ def test_status_moves_and_resolution_time(staff_client):
 def test_illegal_incident_moves_answer_409(staff_client, first, then):
     incident = make_incident()
     staff_client.patch(f"/api/v1/incidents/{incident.pk}/", {"status": first}, content_type="application/json")
-    response = staff_client.patch(f"/api/v1/incidents/{incident.pk}/", {"status": then}, content_type="application/json")
+    response = staff_client.patch(
+        f"/api/v1/incidents/{incident.pk}/", {"status": then}, content_type="application/json"
+    )
     assert response.status_code == 409
     assert response.json()["status"] == first
 
@@ -69,7 +81,10 @@ def test_notes_and_changes_make_a_timeline_in_order(staff_client, staff_user):
     post(staff_client, f"/api/v1/alerts/{alert.pk}/acknowledge/")
     timeline = staff_client.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()
     assert [entry["kind"] for entry in timeline] == [
-        "incident.opened", "incident.alert_attached", "incident.note", "alert.acknowledged",
+        "incident.opened",
+        "incident.alert_attached",
+        "incident.note",
+        "alert.acknowledged",
     ]
     assert timeline[2]["actor"] == staff_user.username
     assert set(timeline[0]) == {"id", "kind", "at", "actor", "text", "data", "alert"}
@@ -101,13 +116,21 @@ def test_an_incident_can_be_read_by_id(staff_client):
 
 def test_editing_an_incident_records_which_fields_changed(staff_client, staff_user):
     incident = make_incident()
-    response = staff_client.patch(f"/api/v1/incidents/{incident.pk}/", {
-        "title": "Checkout slow", "commander": staff_user.username,
-    }, content_type="application/json")
+    response = staff_client.patch(
+        f"/api/v1/incidents/{incident.pk}/",
+        {
+            "title": "Checkout slow",
+            "commander": staff_user.username,
+        },
+        content_type="application/json",
+    )
     assert response.status_code == 200
     assert response.json()["title"] == "Checkout slow" and response.json()["commander"] == staff_user.username
-    updated = [entry for entry in staff_client.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()
-               if entry["kind"] == EventKind.INCIDENT_UPDATED]
+    updated = [
+        entry
+        for entry in staff_client.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()
+        if entry["kind"] == EventKind.INCIDENT_UPDATED
+    ]
     assert [entry["data"] for entry in updated] == [{"fields": ["commander", "title"]}]
 
 
@@ -127,10 +150,13 @@ def test_incident_changes_are_published_after_commit(staff_client, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         incident_id = post(staff_client, "/api/v1/incidents/", {"title": "Queue backlog"}).json()["id"]
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.patch(f"/api/v1/incidents/{incident_id}/", {"status": "investigating"}, content_type="application/json")
+        staff_client.patch(
+            f"/api/v1/incidents/{incident_id}/", {"status": "investigating"}, content_type="application/json"
+        )
     events = replay_buffer().since("alerts", before)
     assert [(event["type"], event["data"]["id"], event["data"]["status"]) for event in events] == [
-        ("incident", incident_id, "open"), ("incident", incident_id, "investigating"),
+        ("incident", incident_id, "open"),
+        ("incident", incident_id, "investigating"),
     ]
 
 

@@ -75,7 +75,9 @@ def test_a_webhook_is_retried_with_backoff_until_it_succeeds_with_a_valid_signat
 
 
 def test_channels_route_by_severity_and_category(receiver):
-    NotificationChannel.objects.create(name="critical cpu", kind="webhook", url=receiver.url, severities=["critical"], categories=["cpu"])
+    NotificationChannel.objects.create(
+        name="critical cpu", kind="webhook", url=receiver.url, severities=["critical"], categories=["cpu"]
+    )
     make_alert(severity="warning", category="cpu")
     make_alert(severity="critical", category="disk")
     make_alert(severity="critical", category="cpu")
@@ -88,7 +90,11 @@ def test_acknowledge_and_resolve_notify_but_repeats_do_not():
     make_alert(source="s", labels={"a": "1"})  # the same alert again: an update, not news
     services.acknowledge(alert.pk, "alice")
     services.resolve(alert.pk, "alice", "fixed")
-    assert list(Delivery.objects.order_by("id").values_list("event", flat=True)) == ["alert.fired", "alert.acknowledged", "alert.resolved"]
+    assert list(Delivery.objects.order_by("id").values_list("event", flat=True)) == [
+        "alert.fired",
+        "alert.acknowledged",
+        "alert.resolved",
+    ]
     deliver_notifications()
     assert len(mail.outbox) == 3
     assert mail.outbox[0].to == ["oncall@example.com", "lead@example.com"]
@@ -97,7 +103,9 @@ def test_acknowledge_and_resolve_notify_but_repeats_do_not():
 
 def test_a_silenced_alert_is_stored_but_notifies_nobody():
     NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com")
-    Silence.objects.create(matchers={"host": "web-9"}, ends_at=timezone.now() + timedelta(hours=1), comment="maint", created_by="alice")
+    Silence.objects.create(
+        matchers={"host": "web-9"}, ends_at=timezone.now() + timedelta(hours=1), comment="maint", created_by="alice"
+    )
     alert = make_alert(labels={"host": "web-9"})
     assert alert.silenced and Delivery.objects.count() == 0
 
@@ -122,7 +130,9 @@ def test_two_workers_never_send_the_same_delivery(receiver):
 
 def test_when_a_silence_ends_its_firing_alerts_are_pushed_and_notified(django_capture_on_commit_callbacks):
     NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com")
-    silence = Silence.objects.create(matchers={"host": "web-9"}, ends_at=timezone.now() + timedelta(minutes=5), comment="maint", created_by="alice")
+    silence = Silence.objects.create(
+        matchers={"host": "web-9"}, ends_at=timezone.now() + timedelta(minutes=5), comment="maint", created_by="alice"
+    )
     alert = make_alert(labels={"host": "web-9"})
     assert alert.silenced and Delivery.objects.count() == 0
     with django_capture_on_commit_callbacks() as pushes:
@@ -135,7 +145,9 @@ def test_when_a_silence_ends_its_firing_alerts_are_pushed_and_notified(django_ca
 def test_a_new_silence_quiets_alerts_already_firing(django_capture_on_commit_callbacks):
     NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com")
     alert = make_alert(labels={"host": "web-5"})
-    Silence.objects.create(matchers={"host": "web-5"}, ends_at=timezone.now() + timedelta(hours=1), comment="deploy", created_by="bob")
+    Silence.objects.create(
+        matchers={"host": "web-5"}, ends_at=timezone.now() + timedelta(hours=1), comment="deploy", created_by="bob"
+    )
     with django_capture_on_commit_callbacks() as pushes:
         assert services.apply_silences() == {"silenced": 1, "unsilenced": 0}
     alert.refresh_from_db()

@@ -19,8 +19,17 @@ def report(value, at, host="web-1"):
 
 
 def make_rule(**fields):
-    values = {"name": "High CPU", "metric": "cpu_percent", "tags": {"host": "web-1"}, "operator": ">", "threshold": 90,
-              "for_seconds": 60, "severity": "critical", "category": "cpu", "title": "CPU on {host} at {value}%"}
+    values = {
+        "name": "High CPU",
+        "metric": "cpu_percent",
+        "tags": {"host": "web-1"},
+        "operator": ">",
+        "threshold": 90,
+        "for_seconds": 60,
+        "severity": "critical",
+        "category": "cpu",
+        "title": "CPU on {host} at {value}%",
+    }
     return AlertRule.objects.create(**{**values, **fields})
 
 

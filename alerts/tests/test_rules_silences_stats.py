@@ -11,8 +11,17 @@ from metrics.services import ingest_points
 
 pytestmark = pytest.mark.django_db
 
-RULE = {"name": "High CPU", "metric": "cpu_percent", "tags": {"host": "web-1"}, "operator": ">", "threshold": 90,
-        "for_seconds": 60, "severity": "critical", "category": "cpu", "title": "CPU on {host} at {value}"}
+RULE = {
+    "name": "High CPU",
+    "metric": "cpu_percent",
+    "tags": {"host": "web-1"},
+    "operator": ">",
+    "threshold": 90,
+    "for_seconds": 60,
+    "severity": "critical",
+    "category": "cpu",
+    "title": "CPU on {host} at {value}",
+}
 
 
 def test_rules_can_be_created_edited_and_deleted(staff_client):
@@ -25,24 +34,41 @@ def test_rules_can_be_created_edited_and_deleted(staff_client):
 
 
 def test_a_rule_with_a_bad_operator_or_threshold_is_refused(staff_client):
-    response = staff_client.post("/api/v1/rules/", {**RULE, "operator": "~", "threshold": "high"}, content_type="application/json")
+    response = staff_client.post(
+        "/api/v1/rules/", {**RULE, "operator": "~", "threshold": "high"}, content_type="application/json"
+    )
     assert response.status_code == 400 and {"operator", "threshold"} <= set(response.json())
 
 
 def test_a_silence_needs_matchers_and_an_end_after_its_start(staff_client):
     now = timezone.now()
-    response = staff_client.post("/api/v1/silences/", {
-        "matchers": {}, "starts_at": now.isoformat(), "ends_at": (now - timedelta(hours=1)).isoformat(), "comment": "x",
-    }, content_type="application/json")
+    response = staff_client.post(
+        "/api/v1/silences/",
+        {
+            "matchers": {},
+            "starts_at": now.isoformat(),
+            "ends_at": (now - timedelta(hours=1)).isoformat(),
+            "comment": "x",
+        },
+        content_type="application/json",
+    )
     assert response.status_code == 400 and "matchers" in response.json()
 
 
-def test_a_silenced_alert_is_stored_but_not_pushed_as_firing(staff_client, staff_user, django_capture_on_commit_callbacks):
+def test_a_silenced_alert_is_stored_but_not_pushed_as_firing(
+    staff_client, staff_user, django_capture_on_commit_callbacks
+):
     now = timezone.now()
-    created = staff_client.post("/api/v1/silences/", {
-        "matchers": {"host": "web-7"}, "starts_at": (now - timedelta(minutes=1)).isoformat(),
-        "ends_at": (now + timedelta(hours=1)).isoformat(), "comment": "maintenance",
-    }, content_type="application/json")
+    created = staff_client.post(
+        "/api/v1/silences/",
+        {
+            "matchers": {"host": "web-7"},
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+            "comment": "maintenance",
+        },
+        content_type="application/json",
+    )
     assert created.status_code == 201 and created.json()["created_by"] == staff_user.username
     with django_capture_on_commit_callbacks() as callbacks:
         alert = make_alert(labels={"host": "web-7", "dc": "eu"})

@@ -9,14 +9,33 @@ from tests.api_schema import api_key, api_schema  # noqa: F401 - the fixtures th
 
 # Contract, section 2: every endpoint of the REST table, as method and path.
 CONTRACT_OPERATIONS = {
-    "GET /api/v1/alerts/", "POST /api/v1/alerts/", "GET /api/v1/alerts/{id}/", "PATCH /api/v1/alerts/{id}/",
-    "DELETE /api/v1/alerts/{id}/", "POST /api/v1/alerts/{id}/acknowledge/", "POST /api/v1/alerts/{id}/resolve/",
-    "GET /api/v1/incidents/", "POST /api/v1/incidents/", "GET /api/v1/incidents/{id}/", "PATCH /api/v1/incidents/{id}/",
-    "POST /api/v1/incidents/{id}/alerts/", "GET /api/v1/incidents/{id}/timeline/", "POST /api/v1/incidents/{id}/notes/",
-    "GET /api/v1/rules/", "POST /api/v1/rules/", "GET /api/v1/rules/{id}/", "PATCH /api/v1/rules/{id}/",
-    "DELETE /api/v1/rules/{id}/", "GET /api/v1/silences/", "POST /api/v1/silences/", "DELETE /api/v1/silences/{id}/",
-    "POST /api/v1/metrics/ingest/", "GET /api/v1/metrics/series/", "GET /api/v1/metrics/query/",
-    "GET /api/v1/metrics/latest/", "GET /api/v1/stats/",
+    "GET /api/v1/alerts/",
+    "POST /api/v1/alerts/",
+    "GET /api/v1/alerts/{id}/",
+    "PATCH /api/v1/alerts/{id}/",
+    "DELETE /api/v1/alerts/{id}/",
+    "POST /api/v1/alerts/{id}/acknowledge/",
+    "POST /api/v1/alerts/{id}/resolve/",
+    "GET /api/v1/incidents/",
+    "POST /api/v1/incidents/",
+    "GET /api/v1/incidents/{id}/",
+    "PATCH /api/v1/incidents/{id}/",
+    "POST /api/v1/incidents/{id}/alerts/",
+    "GET /api/v1/incidents/{id}/timeline/",
+    "POST /api/v1/incidents/{id}/notes/",
+    "GET /api/v1/rules/",
+    "POST /api/v1/rules/",
+    "GET /api/v1/rules/{id}/",
+    "PATCH /api/v1/rules/{id}/",
+    "DELETE /api/v1/rules/{id}/",
+    "GET /api/v1/silences/",
+    "POST /api/v1/silences/",
+    "DELETE /api/v1/silences/{id}/",
+    "POST /api/v1/metrics/ingest/",
+    "GET /api/v1/metrics/series/",
+    "GET /api/v1/metrics/query/",
+    "GET /api/v1/metrics/latest/",
+    "GET /api/v1/stats/",
 }
 
 
@@ -33,8 +52,9 @@ def test_every_endpoint_answers_within_its_schema(api_schema, api_key):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         def answers_within_schema(case):
             case.call_and_validate(headers=headers, checks=CHECKS)
             called.add(case.operation.label)

@@ -75,7 +75,9 @@ class SeriesSerializer(serializers.ModelSerializer):
 class PointSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="letters, digits, _ . : - ; e.g. cpu_percent")
     value = serializers.FloatField()
-    timestamp = serializers.CharField(required=False, help_text="ISO-8601, or epoch seconds as a number; now when absent.")
+    timestamp = serializers.CharField(
+        required=False, help_text="ISO-8601, or epoch seconds as a number; now when absent."
+    )
     tags = serializers.DictField(child=serializers.CharField(), required=False)
 
 
@@ -217,7 +219,11 @@ class QueryView(APIView):
                 raise ValidationError({"step": [f"Must be at most {MAX_STEP_SECONDS} seconds."]})
         try:
             series = query_series(
-                name=name, tags=parse_tags(params.getlist("tag")), start=start, end=end, step=step,
+                name=name,
+                tags=parse_tags(params.getlist("tag")),
+                start=start,
+                end=end,
+                step=step,
                 agg=params.get("agg", "avg"),
             )
         except InvalidQuery as error:
@@ -248,4 +254,3 @@ class SeriesListView(generics.ListAPIView):
     search_fields = ["name", "tags_key"]
     ordering_fields = ["name", "last_at", "id"]
     ordering = ["name", "tags_key"]
-

@@ -5,64 +5,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='IngestCounter',
+            name="IngestCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points', models.BigIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("points", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Series',
+            name="Series",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('tags', models.JSONField(blank=True, default=dict)),
-                ('tags_key', models.CharField(editable=False, max_length=2000)),
-                ('last_value', models.FloatField(blank=True, null=True)),
-                ('last_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("tags", models.JSONField(blank=True, default=dict)),
+                ("tags_key", models.CharField(editable=False, max_length=2000)),
+                ("last_value", models.FloatField(blank=True, null=True)),
+                ("last_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name_plural': 'series',
-                'ordering': ['name', 'tags_key'],
-                'indexes': [models.Index(fields=['last_at'], name='series_last_at')],
-                'constraints': [models.UniqueConstraint(fields=('name', 'tags_key'), name='series_identity')],
+                "verbose_name_plural": "series",
+                "ordering": ["name", "tags_key"],
+                "indexes": [models.Index(fields=["last_at"], name="series_last_at")],
+                "constraints": [models.UniqueConstraint(fields=("name", "tags_key"), name="series_identity")],
             },
         ),
         migrations.CreateModel(
-            name='Sample',
+            name="Sample",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('ts', models.DateTimeField()),
-                ('value', models.FloatField()),
-                ('series', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='metrics.series')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("ts", models.DateTimeField()),
+                ("value", models.FloatField()),
+                (
+                    "series",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="metrics.series",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['series', 'ts'], name='sample_series_ts')],
+                "indexes": [models.Index(fields=["series", "ts"], name="sample_series_ts")],
             },
         ),
         migrations.CreateModel(
-            name='Rollup',
+            name="Rollup",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('bucket', models.DateTimeField()),
-                ('count', models.PositiveIntegerField()),
-                ('total', models.FloatField()),
-                ('minimum', models.FloatField()),
-                ('maximum', models.FloatField()),
-                ('last', models.FloatField()),
-                ('series', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='metrics.series')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("bucket", models.DateTimeField()),
+                ("count", models.PositiveIntegerField()),
+                ("total", models.FloatField()),
+                ("minimum", models.FloatField()),
+                ("maximum", models.FloatField()),
+                ("last", models.FloatField()),
+                (
+                    "series",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="metrics.series",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('series', 'bucket'), name='rollup_series_bucket')],
+                "constraints": [models.UniqueConstraint(fields=("series", "bucket"), name="rollup_series_bucket")],
             },
         ),
     ]

@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics', '0002_sample_ts_brin'),
+        ("metrics", "0002_sample_ts_brin"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='sample',
-            name='series',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='metrics.series'),
+            model_name="sample",
+            name="series",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="metrics.series",
+            ),
         ),
     ]

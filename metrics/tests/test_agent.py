@@ -18,9 +18,25 @@ COUNT_POINTS = (
 
 def start_agent(console, run, interval="0.5"):
     return subprocess.Popen(
-        [sys.executable, "-m", "metrics.agent", "--url", console.url, "--token", console.token,
-         "--interval", interval, "--tag", f"run={run}", "--host", "agent-test"],
-        cwd=BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "metrics.agent",
+            "--url",
+            console.url,
+            "--token",
+            console.token,
+            "--interval",
+            interval,
+            "--tag",
+            f"run={run}",
+            "--host",
+            "agent-test",
+        ],
+        cwd=BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -31,7 +47,9 @@ def stop_agent(agent):
 
 
 def stored(console, run):
-    points, series = console.manage("shell", "--no-imports", "-c", COUNT_POINTS.format(run=run)).strip().splitlines()[-1].split()
+    points, series = (
+        console.manage("shell", "--no-imports", "-c", COUNT_POINTS.format(run=run)).strip().splitlines()[-1].split()
+    )
     return int(points), int(series)
 
 
@@ -59,6 +77,10 @@ def test_the_agent_buffers_through_an_outage_and_delivers_every_point_once():
 
 
 def test_bad_arguments_are_clear_errors():
-    result = subprocess.run([sys.executable, "-m", "metrics.agent", "--url", "http://x", "--token", "t", "--tag", "novalue"],
-                            cwd=BASE_DIR, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics.agent", "--url", "http://x", "--token", "t", "--tag", "novalue"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "--tag 'novalue' is not key=value" in result.stderr

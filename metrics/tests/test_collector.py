@@ -14,7 +14,14 @@ def test_a_snapshot_is_stored_as_host_tagged_series_and_pushed(django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         snapshot = collect_host_metrics()
     names = set(Series.objects.filter(tags__host=snapshot["host"]).values_list("name", flat=True))
-    assert {"cpu_percent", "memory_percent", "disk_usage_percent", "process_count", "network_bytes_sent", "load_1m"} <= names
+    assert {
+        "cpu_percent",
+        "memory_percent",
+        "disk_usage_percent",
+        "process_count",
+        "network_bytes_sent",
+        "load_1m",
+    } <= names
     types = [event["type"] for event in replay_buffer().since("metrics", before)]
     assert "performance" in types and "metrics" in types
     assert 0 <= snapshot["memory_percent"] <= 100

@@ -20,11 +20,16 @@ def ingest(client, body, **extra):
 
 def test_points_are_stored_and_counted_with_202(staff_client):
     now = time.time()
-    response = ingest(staff_client, {"points": [
-        {"name": "cpu_percent", "value": 45.2, "timestamp": "2026-01-01T12:00:00Z", "tags": {"host": "web-1"}},
-        {"name": "cpu_percent", "value": 50, "timestamp": now - 5, "tags": {"host": "web-1"}},
-        {"name": "queue_depth", "value": 3},
-    ]})
+    response = ingest(
+        staff_client,
+        {
+            "points": [
+                {"name": "cpu_percent", "value": 45.2, "timestamp": "2026-01-01T12:00:00Z", "tags": {"host": "web-1"}},
+                {"name": "cpu_percent", "value": 50, "timestamp": now - 5, "tags": {"host": "web-1"}},
+                {"name": "queue_depth", "value": 3},
+            ]
+        },
+    )
     assert response.status_code == 202
     assert response.json() == {"accepted": 3}
     assert Sample.objects.count() == 3
@@ -120,10 +125,15 @@ def test_anonymous_pushes_are_refused(client):
 
 def test_a_tag_name_that_only_looks_like_a_valid_tag_set_is_refused(staff_client):
     # {"x=1,y": "2"} spells the same "x=1,y=2" as the valid {"x": "1", "y": "2"} before it.
-    response = ingest(staff_client, {"points": [
-        {"name": "m", "value": 1, "tags": {"x": "1", "y": "2"}},
-        {"name": "m", "value": 2, "tags": {"x=1,y": "2"}},
-    ]})
+    response = ingest(
+        staff_client,
+        {
+            "points": [
+                {"name": "m", "value": 1, "tags": {"x": "1", "y": "2"}},
+                {"name": "m", "value": 2, "tags": {"x=1,y": "2"}},
+            ]
+        },
+    )
     assert response.status_code == 400
     assert [(error["index"], error["field"]) for error in response.json()["errors"]] == [(1, "tags.x=1,y")]
 

@@ -30,8 +30,12 @@ def expected(samples, step, agg):
         bucket = int(ORIGIN.timestamp() + ((ts - ORIGIN).total_seconds() // step) * step)
         buckets.setdefault(bucket, []).append(value)
     reducers = {
-        "avg": lambda values: sum(values) / len(values), "min": min, "max": max, "sum": sum,
-        "count": len, "last": lambda values: values[-1],
+        "avg": lambda values: sum(values) / len(values),
+        "min": min,
+        "max": max,
+        "sum": sum,
+        "count": len,
+        "last": lambda values: values[-1],
     }
     return [[bucket, reducers[agg](values)] for bucket, values in sorted(buckets.items())]
 
@@ -44,7 +48,9 @@ def close(got, want):
 
 samples_strategy = st.lists(
     st.tuples(st.integers(min_value=0, max_value=3599), st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)),
-    min_size=1, max_size=60, unique_by=lambda pair: pair[0],
+    min_size=1,
+    max_size=60,
+    unique_by=lambda pair: pair[0],
 )
 
 
@@ -76,20 +82,38 @@ def test_the_query_api_answers_the_contract_shape(staff_client):
     store("cpu_percent", {"host": "web-1"}, [(START + timedelta(seconds=s), float(s)) for s in range(0, 120, 10)])
     response = staff_client.get(
         "/api/v1/metrics/query/",
-        {"name": "cpu_percent", "tag": "host:web-1", "start": START.isoformat(), "end": str((START + timedelta(minutes=2)).timestamp()),
-         "step": 60, "agg": "max"},
+        {
+            "name": "cpu_percent",
+            "tag": "host:web-1",
+            "start": START.isoformat(),
+            "end": str((START + timedelta(minutes=2)).timestamp()),
+            "step": 60,
+            "agg": "max",
+        },
     )
     assert response.status_code == 200
-    assert response.json() == {"series": [{"name": "cpu_percent", "tags": {"host": "web-1"},
-                                           "points": [[int(START.timestamp()), 50.0], [int(START.timestamp()) + 60, 110.0]]}]}
+    assert response.json() == {
+        "series": [
+            {
+                "name": "cpu_percent",
+                "tags": {"host": "web-1"},
+                "points": [[int(START.timestamp()), 50.0], [int(START.timestamp()) + 60, 110.0]],
+            }
+        ]
+    }
 
 
 @pytest.mark.parametrize(
     "params, field",
-    [({}, "name"), ({"name": "m", "agg": "median"}, "agg"), ({"name": "m", "step": "x"}, "step"),
-     ({"name": "m", "start": "soon"}, "start"), ({"name": "m", "tag": "nocolon"}, "tag"),
-     ({"name": "m", "step": 1, "start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}, "step"),
-     ({"name": "m", "start": "2026-02-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "end")],
+    [
+        ({}, "name"),
+        ({"name": "m", "agg": "median"}, "agg"),
+        ({"name": "m", "step": "x"}, "step"),
+        ({"name": "m", "start": "soon"}, "start"),
+        ({"name": "m", "tag": "nocolon"}, "tag"),
+        ({"name": "m", "step": 1, "start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}, "step"),
+        ({"name": "m", "start": "2026-02-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}, "end"),
+    ],
 )
 def test_bad_query_parameters_answer_400_naming_them(staff_client, params, field):
     response = staff_client.get("/api/v1/metrics/query/", params)
@@ -162,8 +186,13 @@ def test_a_range_read_of_one_series_needs_only_the_index(step):
     store("cpu_percent", {"host": "a"}, [(START + timedelta(seconds=10 * n), float(n)) for n in range(100)])
     from metrics.models import Series
 
-    params = {"step": timedelta(seconds=step), "origin": ORIGIN, "ids": [Series.objects.get().pk],
-              "start": START, "end": START + timedelta(days=7)}
+    params = {
+        "step": timedelta(seconds=step),
+        "origin": ORIGIN,
+        "ids": [Series.objects.get().pk],
+        "start": START,
+        "end": START + timedelta(days=7),
+    }
     with connection.cursor() as cursor:
         # A table this small would be read whole; take that choice away to see which index the read can use.
         cursor.execute("SET LOCAL enable_seqscan = off")

@@ -74,7 +74,9 @@ async def test_a_wrong_token_is_refused_with_4401():
 async def test_a_staff_browser_session_on_an_allowed_origin_connects():
     staff = await database_sync_to_async(make_user)(staff=True)
     cookie = await session_cookie_for(staff)
-    communicator, connected, _ = await open_socket(path="/ws/alerts/", headers=[(b"origin", ALLOWED_ORIGIN), (b"cookie", cookie)])
+    communicator, connected, _ = await open_socket(
+        path="/ws/alerts/", headers=[(b"origin", ALLOWED_ORIGIN), (b"cookie", cookie)]
+    )
     frame = await communicator.receive_json_from(timeout=5)
     assert frame["type"] == "connection"
     assert set(frame) == {"type", "id", "timestamp", "data", "meta"}

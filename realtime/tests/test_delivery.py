@@ -11,7 +11,6 @@ from realtime.tests.test_protocol import alert, ask, collect, connect, push
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
 async def test_a_burst_over_the_batch_size_limit_arrives_as_several_batches_in_order():
     socket, _ = await connect()
     await ask(socket, {"type": "set_interval", "data": {"ms": 300}})

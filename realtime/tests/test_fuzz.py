@@ -21,7 +21,9 @@ ANSWERS = {"pong", "subscription", "unsubscription", "data", "resumed", "resync_
 # Strings include control characters and lone surrogates: json.dumps sends
 # them as \u escapes, the only way they reach the server.
 odd_text = st.text(
-    st.characters(categories=["Cs"]) | st.characters(categories=["Cc"]) | st.characters(categories=["L", "N", "Zs", "So"]),
+    st.characters(categories=["Cs"])
+    | st.characters(categories=["Cc"])
+    | st.characters(categories=["L", "N", "Zs", "So"]),
     max_size=20,
 )
 json_values = st.recursive(
@@ -34,13 +36,21 @@ client_types = st.sampled_from(["ping", "subscribe", "unsubscribe", "request_dat
 # whatever echoes them (subscription, error messages, the metrics query).
 lone_surrogate = st.characters(categories=["Cs"]).map(lambda char: f"web-{char}")  # odd_text mostly pairs them
 odd_lists = st.lists(
-    odd_text | lone_surrogate | st.sampled_from(["alert", "alert.cpu", "performance", "warning"]), min_size=1, max_size=3
+    odd_text | lone_surrogate | st.sampled_from(["alert", "alert.cpu", "performance", "warning"]),
+    min_size=1,
+    max_size=3,
 )
 shaped_data = st.one_of(
     st.fixed_dictionaries({"events": odd_lists}),
-    st.fixed_dictionaries({"filters": st.dictionaries(
-        st.sampled_from(["severity", "category", "source", "status", "host", "name"]) | odd_text, odd_lists, max_size=3,
-    )}),
+    st.fixed_dictionaries(
+        {
+            "filters": st.dictionaries(
+                st.sampled_from(["severity", "category", "source", "status", "host", "name"]) | odd_text,
+                odd_lists,
+                max_size=3,
+            )
+        }
+    ),
     st.fixed_dictionaries({"metrics": odd_lists, "tags": st.dictionaries(odd_text, odd_text, max_size=2)}),
 )
 frames = st.one_of(
@@ -48,8 +58,11 @@ frames = st.one_of(
     st.text(min_size=1, max_size=200),
     json_values.map(json.dumps),
     st.builds(lambda type_, data: json.dumps({"type": type_, "data": data}), client_types, json_values),
-    st.builds(lambda type_, data: json.dumps({"type": type_, "data": data}),
-              st.sampled_from(["subscribe", "unsubscribe", "request_data"]), shaped_data),
+    st.builds(
+        lambda type_, data: json.dumps({"type": type_, "data": data}),
+        st.sampled_from(["subscribe", "unsubscribe", "request_data"]),
+        shaped_data,
+    ),
 )
 
 
@@ -241,8 +254,16 @@ def test_request_data_with_a_nul_in_a_tag_value_answers_no_series_and_the_socket
 
 @pytest.mark.parametrize(
     "data",
-    [{"since": 2**63}, {"since": -1}, {"since": 1e308}, {"since": "NaN"}, {"ms": 10**30}, {"ms": 0.5},
-     {"history_minutes": 10**30, "metrics": ["m"]}, {"history_minutes": -1, "metrics": ["m"]}],
+    [
+        {"since": 2**63},
+        {"since": -1},
+        {"since": 1e308},
+        {"since": "NaN"},
+        {"ms": 10**30},
+        {"ms": 0.5},
+        {"history_minutes": 10**30, "metrics": ["m"]},
+        {"history_minutes": -1, "metrics": ["m"]},
+    ],
     ids=lambda data: repr(data)[:30],
 )
 def test_numbers_out_of_range_are_invalid_message(data):

@@ -19,15 +19,20 @@ MAX_PENDING = 100
 QUIET = {
     name: "3600"
     for name in (
-        "OPSCONSOLE_COLLECT_INTERVAL", "OPSCONSOLE_METRICS_BROADCAST_INTERVAL", "OPSCONSOLE_RULES_INTERVAL",
-        "OPSCONSOLE_SUMMARY_INTERVAL", "OPSCONSOLE_NOTIFY_INTERVAL",
+        "OPSCONSOLE_COLLECT_INTERVAL",
+        "OPSCONSOLE_METRICS_BROADCAST_INTERVAL",
+        "OPSCONSOLE_RULES_INTERVAL",
+        "OPSCONSOLE_SUMMARY_INTERVAL",
+        "OPSCONSOLE_NOTIFY_INTERVAL",
     )
 }
 
 
 @pytest.fixture(scope="module")
 def console():
-    with running_console("services", web_processes=2, extra_env={**QUIET, "OPSCONSOLE_WS_MAX_PENDING": str(MAX_PENDING)}) as console:
+    with running_console(
+        "services", web_processes=2, extra_env={**QUIET, "OPSCONSOLE_WS_MAX_PENDING": str(MAX_PENDING)}
+    ) as console:
         yield console
 
 
@@ -83,7 +88,9 @@ def test_connected_sockets_add_up_over_both_processes_in_the_stats_api(console):
     import urllib.request
 
     def stats():
-        request = urllib.request.Request(f"{console.url}/api/v1/stats/", headers={"Authorization": f"Token {console.token}"})
+        request = urllib.request.Request(
+            f"{console.url}/api/v1/stats/", headers={"Authorization": f"Token {console.token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)["connected_sockets"]
 
@@ -112,7 +119,9 @@ async def fast_reader_delays(console, *, beside_a_stalled_reader, events=300):
         stalled = await open_socket(console, console.url, "/ws/alerts", max_queue=1)
     fast = await open_socket(console, console.url, "/ws/alerts", max_size=2**24)
     publisher = asyncio.create_task(
-        asyncio.to_thread(console.manage, "shell", "--no-imports", "-c", publish_script(events, 20_000, 0.001), timeout=120)
+        asyncio.to_thread(
+            console.manage, "shell", "--no-imports", "-c", publish_script(events, 20_000, 0.001), timeout=120
+        )
     )
     delays = []
     while len(delays) < events:
@@ -146,7 +155,9 @@ def test_a_reader_that_falls_too_far_behind_gets_resync_required_and_close_4408(
     async def scenario():
         stalled = await open_socket(console, console.url, "/ws/alerts", max_queue=1, max_size=2**24)
         # 250 frames of 80 kB (20 MB) outgrow the kernel's socket buffers, then the server's 100-frame queue.
-        await asyncio.to_thread(console.manage, "shell", "--no-imports", "-c", publish_script(EVENTS, 80_000), timeout=120)
+        await asyncio.to_thread(
+            console.manage, "shell", "--no-imports", "-c", publish_script(EVENTS, 80_000), timeout=120
+        )
         frames = []
         with pytest.raises(websockets.ConnectionClosed) as closed:
             while True:
@@ -162,7 +173,14 @@ def test_a_reader_that_falls_too_far_behind_gets_resync_required_and_close_4408(
     assert frames[-1]["type"] == "resync_required"
     assert close is not None and close.code == 4408
     assert received < EVENTS
-    counts = json.loads(console.manage(
-        "shell", "--no-imports", "-c", "import json; from realtime.stats import connection_stats; print(json.dumps(connection_stats()))"
-    ).strip().splitlines()[-1])
+    counts = json.loads(
+        console.manage(
+            "shell",
+            "--no-imports",
+            "-c",
+            "import json; from realtime.stats import connection_stats; print(json.dumps(connection_stats()))",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     assert counts["dropped"] > MAX_PENDING

@@ -15,7 +15,6 @@ from tests.factories import make_token
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-
 async def connect(path="/ws/alerts"):
     _, key = await database_sync_to_async(make_token)()
     socket = WebsocketCommunicator(router, path, headers=[(b"authorization", f"Token {key}".encode())])
@@ -41,8 +40,15 @@ async def push(topic, type_, data):
 
 
 def alert(category="cpu", severity="warning", **extra):
-    return {"id": 1, "category": category, "severity": severity, "source": "web-1", "status": "firing",
-            "labels": {"host": "web-1"}, **extra}
+    return {
+        "id": 1,
+        "category": category,
+        "severity": severity,
+        "source": "web-1",
+        "status": "firing",
+        "labels": {"host": "web-1"},
+        **extra,
+    }
 
 
 async def collect(socket, count, timeout=3):
@@ -113,7 +119,10 @@ async def test_more_than_twenty_messages_a_second_are_rate_limited_with_retry_af
 
 async def test_subscribe_echoes_and_then_only_matching_events_arrive():
     socket, _ = await connect()
-    answer = await ask(socket, {"type": "subscribe", "data": {"events": ["alert.cpu"], "filters": {"severity": ["warning", "critical"]}}})
+    answer = await ask(
+        socket,
+        {"type": "subscribe", "data": {"events": ["alert.cpu"], "filters": {"severity": ["warning", "critical"]}}},
+    )
     assert answer["type"] == "subscription"
     assert answer["data"] == {"events": ["alert.cpu"], "filters": {"severity": ["critical", "warning"]}}
     await push("alerts", "alert", alert(category="memory", severity="critical"))
@@ -151,10 +160,16 @@ async def test_unsubscribe_stops_those_events():
 async def test_metrics_filters_narrow_the_series_of_a_metrics_event():
     socket, _ = await connect("/ws/metrics")
     await ask(socket, {"type": "subscribe", "data": {"filters": {"host": ["web-1"]}}})
-    await push("metrics", "metrics", {"series": [
-        {"name": "cpu_percent", "tags": {"host": "web-1"}, "value": 1},
-        {"name": "cpu_percent", "tags": {"host": "web-2"}, "value": 2},
-    ]})
+    await push(
+        "metrics",
+        "metrics",
+        {
+            "series": [
+                {"name": "cpu_percent", "tags": {"host": "web-1"}, "value": 1},
+                {"name": "cpu_percent", "tags": {"host": "web-2"}, "value": 2},
+            ]
+        },
+    )
     [event] = await collect(socket, 1)
     assert [item["tags"]["host"] for item in event["data"]["series"]] == ["web-1"]
     await socket.disconnect()
@@ -208,9 +223,9 @@ async def test_request_data_answers_with_series_as_the_query_api_gives_them():
     from metrics.services import ingest_points
 
     now = timezone.now()
-    await database_sync_to_async(ingest_points)([
-        Point("cpu_percent", "host=h1", {"host": "h1"}, now - timezone.timedelta(minutes=2), 42.0)
-    ])
+    await database_sync_to_async(ingest_points)(
+        [Point("cpu_percent", "host=h1", {"host": "h1"}, now - timezone.timedelta(minutes=2), 42.0)]
+    )
     socket, _ = await connect("/ws/metrics")
     answer = await ask(socket, {"type": "request_data", "data": {"metrics": ["cpu_percent"], "history_minutes": 10}})
     assert answer["type"] == "data"

@@ -17,10 +17,12 @@ def _layers():
     layers = [{"BACKEND": "channels.layers.InMemoryChannelLayer"}]
     if settings.REDIS_URL:
         # Under a prefix of its own, so no other test's subscriber hears it.
-        layers.append({
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"{settings.OPSCONSOLE_REDIS_PREFIX}-publish-test"},
-        })
+        layers.append(
+            {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"{settings.OPSCONSOLE_REDIS_PREFIX}-publish-test"},
+            }
+        )
     return layers
 
 

@@ -10,13 +10,17 @@ from django.conf import settings
 from alerts import incidents, services
 from alerts.models import AlertStatus, Silence
 from realtime.replay import (
-    LOG_MAX_AGE, MemoryReplayBuffer, RedisReplayBuffer, replay_buffer, replay_since, seq_time,
+    LOG_MAX_AGE,
+    MemoryReplayBuffer,
+    RedisReplayBuffer,
+    replay_buffer,
+    replay_since,
+    seq_time,
 )
 from realtime.tests.test_protocol import connect
 from realtime.topics import ALERTS, METRICS
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
 
 
 def buffers():

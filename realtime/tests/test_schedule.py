@@ -7,7 +7,13 @@ import pytest
 from opsconsole.celery import app
 from realtime.schedule import JOBS, InProcessScheduler, job_named
 
-CONTRACT_JOBS = {"collect-host-metrics", "broadcast-metrics", "evaluate-alert-rules", "broadcast-alert-summary", "retention"}
+CONTRACT_JOBS = {
+    "collect-host-metrics",
+    "broadcast-metrics",
+    "evaluate-alert-rules",
+    "broadcast-alert-summary",
+    "retention",
+}
 
 
 def test_the_job_table_has_every_job_of_the_contract():

@@ -24,20 +24,48 @@ def console():
 @pytest.fixture(scope="module")
 def planted(console):
     """One of each thing with markup in every free-text field, created over REST as an agent would."""
-    alert = rest(console, "POST", "/api/v1/alerts/", {
-        "source": f"src {MARKUP}", "category": "custom", "severity": "critical", "title": f"title {MARKUP}",
-        "message": f"message {MARKUP}", "labels": {"team": f"label {MARKUP}"},
-    })
+    alert = rest(
+        console,
+        "POST",
+        "/api/v1/alerts/",
+        {
+            "source": f"src {MARKUP}",
+            "category": "custom",
+            "severity": "critical",
+            "title": f"title {MARKUP}",
+            "message": f"message {MARKUP}",
+            "labels": {"team": f"label {MARKUP}"},
+        },
+    )
     resolved = rest(console, "POST", "/api/v1/alerts/", {"source": "s", "title": f"resolved {MARKUP}"})
     rest(console, "POST", f"/api/v1/alerts/{resolved['id']}/resolve/", {"resolution": f"resolution {MARKUP}"})
-    incident = rest(console, "POST", "/api/v1/incidents/", {
-        "title": f"incident {MARKUP}", "summary": f"summary {MARKUP}", "alerts": [alert["id"], resolved["id"]],
-    })
+    incident = rest(
+        console,
+        "POST",
+        "/api/v1/incidents/",
+        {
+            "title": f"incident {MARKUP}",
+            "summary": f"summary {MARKUP}",
+            "alerts": [alert["id"], resolved["id"]],
+        },
+    )
     rest(console, "POST", f"/api/v1/incidents/{incident['id']}/notes/", {"text": f"note {MARKUP}"})
-    rest(console, "POST", "/api/v1/silences/", {
-        "matchers": {"team": f"silenced {MARKUP}"}, "ends_at": "2099-01-01T00:00:00Z", "comment": f"comment {MARKUP}",
-    })
-    rest(console, "POST", "/api/v1/metrics/ingest/", {"points": [{"name": "disk_percent", "value": 1, "tags": {"host": TAG_MARKUP}}]})
+    rest(
+        console,
+        "POST",
+        "/api/v1/silences/",
+        {
+            "matchers": {"team": f"silenced {MARKUP}"},
+            "ends_at": "2099-01-01T00:00:00Z",
+            "comment": f"comment {MARKUP}",
+        },
+    )
+    rest(
+        console,
+        "POST",
+        "/api/v1/metrics/ingest/",
+        {"points": [{"name": "disk_percent", "value": 1, "tags": {"host": TAG_MARKUP}}]},
+    )
     return {"alert": alert, "incident": incident}
 
 

@@ -48,7 +48,8 @@ def test_the_dashboard_heap_stays_under_60_mb_after_6000_pushes(open_page):
         page.wait_for_function(
             "([metrics, alerts]) => window.opsconsoleDashboard.streams[0].lastSeq >= metrics"
             " && window.opsconsoleDashboard.streams[1].lastSeq >= alerts",
-            arg=[int(seq) for seq in last_seqs], timeout=60_000,
+            arg=[int(seq) for seq in last_seqs],
+            timeout=60_000,
         )
         assert page.evaluate("window.opsconsoleDashboard.charts.get('cpu_percent').points.length") >= 360
         page.wait_for_timeout(1000)  # let the last batch render

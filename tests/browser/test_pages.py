@@ -11,20 +11,30 @@ from tests.live import running_console
 
 pytestmark = pytest.mark.browser
 
-PAGES = [("/", "dashboard", "#chart-cpu canvas"), ("/metrics/", "metrics", "#explorer-chart canvas"),
-         ("/alerts/", "alerts", "#alert-table"), ("/incidents/", "incidents", "#incident-table")]
+PAGES = [
+    ("/", "dashboard", "#chart-cpu canvas"),
+    ("/metrics/", "metrics", "#explorer-chart canvas"),
+    ("/alerts/", "alerts", "#alert-table"),
+    ("/incidents/", "incidents", "#incident-table"),
+]
 
 
 @pytest.fixture(scope="module", params=["embedded", "services"])
 def console(request):
-    fast = {"OPSCONSOLE_SUMMARY_INTERVAL": "1", "OPSCONSOLE_RULES_INTERVAL": "1", "OPSCONSOLE_METRICS_BROADCAST_INTERVAL": "1"}
+    fast = {
+        "OPSCONSOLE_SUMMARY_INTERVAL": "1",
+        "OPSCONSOLE_RULES_INTERVAL": "1",
+        "OPSCONSOLE_METRICS_BROADCAST_INTERVAL": "1",
+    }
     with running_console(request.param, extra_env=fast) as console:
         yield console
 
 
 def rest(console, method, path, body=None):
     request = urllib.request.Request(
-        f"{console.url}{path}", data=None if body is None else json.dumps(body).encode(), method=method,
+        f"{console.url}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
         headers={"Authorization": f"Token {console.token}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -32,7 +42,13 @@ def rest(console, method, path, body=None):
 
 
 def raise_alert(console, title, **fields):
-    body = {"source": "e2e", "category": "cpu", "severity": "critical", "title": title, "labels": {"run": str(time.time())}}
+    body = {
+        "source": "e2e",
+        "category": "cpu",
+        "severity": "critical",
+        "title": title,
+        "labels": {"run": str(time.time())},
+    }
     return rest(console, "POST", "/api/v1/alerts/", {**body, **fields})
 
 
@@ -81,7 +97,9 @@ def test_acknowledging_from_the_page_changes_the_row_and_the_dashboard_pie(conso
         """(expected) => {
             const chart = echarts.getInstanceByDom(document.getElementById('chart-alerts'));
             return chart.getOption().series[0].data[1].value === expected;
-        }""", arg=acknowledged, timeout=10_000,
+        }""",
+        arg=acknowledged,
+        timeout=10_000,
     )
 
 
@@ -92,7 +110,9 @@ def test_resolving_asks_for_a_resolution_and_records_it(console, open_page):
     page.locator(f"#alert-{alert['id']} button[data-action=resolve]").click()
     page.fill("#resolution", "Renewed the certificate")
     page.click("#resolve-confirm")
-    page.wait_for_selector(f"#alert-{alert['id']}", state="detached", timeout=5_000)  # resolved rows leave the default view
+    page.wait_for_selector(
+        f"#alert-{alert['id']}", state="detached", timeout=5_000
+    )  # resolved rows leave the default view
     assert rest(console, "GET", f"/api/v1/alerts/{alert['id']}/")["resolution"] == "Renewed the certificate"
 
 
@@ -141,8 +161,11 @@ def test_an_incident_opened_from_selected_alerts_follows_notes_and_status_live(c
 
 def test_the_metrics_explorer_draws_a_series_per_host_and_extends_them_live(console, open_page):
     now = time.time()
-    points = [{"name": "e2e_latency_ms", "value": value, "timestamp": now - age, "tags": {"host": host}}
-              for host, value in (("e2e-a", 10.0), ("e2e-b", 20.0)) for age in (120, 60)]
+    points = [
+        {"name": "e2e_latency_ms", "value": value, "timestamp": now - age, "tags": {"host": host}}
+        for host, value in (("e2e-a", 10.0), ("e2e-b", 20.0))
+        for age in (120, 60)
+    ]
     rest(console, "POST", "/api/v1/metrics/ingest/", {"points": points})
     page, watch = open_page(console)
     log_in(page, console, "/metrics/")
@@ -150,10 +173,19 @@ def test_the_metrics_explorer_draws_a_series_per_host_and_extends_them_live(cons
     page.click("#ranges button[data-minutes='15']")
     page.select_option("#metric-name", "e2e_latency_ms")
     page.wait_for_function("window.opsconsoleExplorer.shown.length === 2", timeout=5_000)
-    assert page.evaluate("echarts.getInstanceByDom(document.getElementById('explorer-chart')).getOption().dataZoom.length") == 2
-    rest(console, "POST", "/api/v1/metrics/ingest/", {"points": [{"name": "e2e_latency_ms", "value": 30.0, "tags": {"host": "e2e-a"}}]})
+    assert (
+        page.evaluate("echarts.getInstanceByDom(document.getElementById('explorer-chart')).getOption().dataZoom.length")
+        == 2
+    )
+    rest(
+        console,
+        "POST",
+        "/api/v1/metrics/ingest/",
+        {"points": [{"name": "e2e_latency_ms", "value": 30.0, "tags": {"host": "e2e-a"}}]},
+    )
     page.wait_for_function(
-        "window.opsconsoleExplorer.shown.find((series) => series.tags.host === 'e2e-a').points.at(-1)[1] === 30", timeout=10_000
+        "window.opsconsoleExplorer.shown.find((series) => series.tags.host === 'e2e-a').points.at(-1)[1] === 30",
+        timeout=10_000,
     )
     assert watch.errors == []
 

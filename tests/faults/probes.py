@@ -37,7 +37,9 @@ def call(console, method, path, body=None, *, url=None, timeout=10):
     """``method path`` on the console with its API token; the answer, whatever it is."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
-        f"{url or console.url}{path}", data=data, method=method,
+        f"{url or console.url}{path}",
+        data=data,
+        method=method,
         headers={"Authorization": f"Token {console.token}", "Content-Type": "application/json"},
     )
     try:
@@ -167,7 +169,8 @@ class Stream:
     def describe(self):
         kinds = [
             m["type"] + (f"/{m['data'].get('code')}" if m["type"] == "error" else "")
-            for f in self.frames for m in messages(f)
+            for f in self.frames
+            for m in messages(f)
         ]
         return f"{self.url}: frames {kinds}, close {self.close_code} {self.close_reason!r}, {self.failure}"
 
@@ -206,7 +209,8 @@ def exited(console):
     """Console processes that are no longer running, with the end of their output."""
     return [
         f"{name} pid {process.pid} exited {process.returncode}:\n{_output(process)}"
-        for name, process in _named_processes(console) if process.poll() is not None
+        for name, process in _named_processes(console)
+        if process.poll() is not None
     ]
 
 

@@ -49,10 +49,23 @@ class PrivateRedis:
 
         self.process = subprocess.Popen(
             [
-                REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log"),
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                str(self.directory / "redis.log"),
             ],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
         def answers():
@@ -110,18 +123,46 @@ class PrivatePostgres:
         # No durability needed: the cluster is thrown away, and fsync would only slow the tests.
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
         result = subprocess.run(
-            _as_postgres_user([str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data), "-o", options,
-                               "-l", str(self.directory / "postgres.log"), "-w", "-t", str(timeout), *args]),
-            capture_output=True, text=True, timeout=timeout + 10,
+            _as_postgres_user(
+                [
+                    str(POSTGRES_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.directory / "postgres.log"),
+                    "-w",
+                    "-t",
+                    str(timeout),
+                    *args,
+                ]
+            ),
+            capture_output=True,
+            text=True,
+            timeout=timeout + 10,
         )
         if result.returncode != 0:
             raise AssertionError(f"pg_ctl {' '.join(args)} failed:\n{result.stdout}{result.stderr}\n{self.log()}")
 
     def init(self):
         result = subprocess.run(
-            _as_postgres_user([str(POSTGRES_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
-                               "--auth=trust", "--encoding=UTF8", "--no-sync", "--no-instructions"]),
-            capture_output=True, text=True, timeout=120,
+            _as_postgres_user(
+                [
+                    str(POSTGRES_BIN / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                    "--no-instructions",
+                ]
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode != 0:
             raise AssertionError(f"initdb failed:\n{result.stdout}{result.stderr}")

@@ -93,9 +93,7 @@ async def outage(console, postgres_server):
     record.stream = await open_stream(console, "/ws/alerts")
     before = await acall(console, "POST", "/api/v1/alerts/", new_alert("Before the outage"))
     assert before.status == 201, f"an alert before the outage: {before}"
-    pushed = await record.stream.read_until(
-        lambda m: m["type"] == "alert" and m["data"]["id"] == before.body["id"], 10
-    )
+    pushed = await record.stream.read_until(lambda m: m["type"] == "alert" and m["data"]["id"] == before.body["id"], 10)
     assert pushed is not None, f"the alert before the outage was not pushed: {record.stream.describe()}"
     since = latest_seq(record.stream.frames)
 

@@ -71,6 +71,7 @@ class Record:
 
     def pushed_after_restart(self, stream, type_):
         """``type_`` events on ``stream`` that the console published after Redis was back."""
+
         def published(message):
             return datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00")).timestamp()
 
@@ -106,8 +107,11 @@ async def during_outage_writes(console, record, pre_outage_id, run):
         if 200 <= (answer.status or 0) < 300:
             record.final_status[alert_id] = status
     record.ingest = await acall(
-        console, "POST", "/api/v1/metrics/ingest/",
-        {"points": [{"name": record.metric_name, "value": record.metric_value, "tags": {"host": "fault"}}]}, timeout=5,
+        console,
+        "POST",
+        "/api/v1/metrics/ingest/",
+        {"points": [{"name": record.metric_name, "value": record.metric_value, "tags": {"host": "fault"}}]},
+        timeout=5,
     )
 
 
@@ -195,12 +199,14 @@ async def outage(console, redis_server):
 
     redis_server.kill()
     record.stopped_at = time.monotonic()
-    probes = asyncio.ensure_future(asyncio.gather(
-        *(stream.read_until(lambda message: False, OUTAGE_SECONDS) for stream in record.open_streams),
-        healthz_while_down(console, record),
-        during_outage_writes(console, record, pre_outage_id, run),
-        handshake_while_down(console, record),
-    ))
+    probes = asyncio.ensure_future(
+        asyncio.gather(
+            *(stream.read_until(lambda message: False, OUTAGE_SECONDS) for stream in record.open_streams),
+            healthz_while_down(console, record),
+            during_outage_writes(console, record, pre_outage_id, run),
+            handshake_while_down(console, record),
+        )
+    )
     try:
         # The outage lasts its 10 s whatever the probes do; one still waiting
         # then finishes against a live Redis, and its answer's time says so.

@@ -21,7 +21,6 @@ from tests.live import QUIET_JOBS, run_coroutine, running_console
 pytestmark = pytest.mark.services
 
 
-
 @dataclass
 class Record:
     since: int = 0  # the last seq the client saw before its process died

@@ -142,12 +142,14 @@ async def _serve_in(session, connection, urls, path, token, count):
     clients, readers, seconds = await _connect_all(session, urls, path, token, count)
     os.nice(CLIENT_NICENESS)
     connected = [client for client in clients if client.error is None]
-    connection.send({
-        "connected": len(connected),
-        "seconds": seconds,
-        "slowest": max((client.connect_seconds for client in connected), default=None),
-        "errors": sorted({client.error for client in clients if client.error})[:5],
-    })
+    connection.send(
+        {
+            "connected": len(connected),
+            "seconds": seconds,
+            "slowest": max((client.connect_seconds for client in connected), default=None),
+            "errors": sorted({client.error for client in clients if client.error})[:5],
+        }
+    )
     while True:
         command, argument = await asyncio.to_thread(connection.recv)
         if command == "expect":
@@ -321,8 +323,12 @@ class PacedWriter:
         if kind == "create":
             path, expected = "/api/v1/alerts/", 201
             body = {
-                "fingerprint": f"load-{self.run_id}-{number}", "source": "load-test", "category": "custom",
-                "severity": "warning", "title": f"load write {number}", "labels": {"write": str(number)},
+                "fingerprint": f"load-{self.run_id}-{number}",
+                "source": "load-test",
+                "category": "custom",
+                "severity": "warning",
+                "title": f"load write {number}",
+                "labels": {"write": str(number)},
             }
         elif kind == "acknowledge":
             path, expected, body = f"/api/v1/alerts/{alert_id}/acknowledge/", 200, {}

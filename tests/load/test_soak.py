@@ -27,7 +27,12 @@ ARGUMENTS = [] if FULL else ["--minutes", "1", "--warmup-seconds", "15", "--sock
 def test_daphne_memory_stays_within_10_percent_over_the_soak():
     result = subprocess.run(
         [sys.executable, "bench/soak.py", "--tolerance", "0.10", *ARGUMENTS],
-        cwd=REPO, capture_output=True, text=True, timeout=1100 if FULL else 280,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1100 if FULL else 280,
     )
     print(result.stdout)
-    assert result.returncode == 0, f"bench/soak.py exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"bench/soak.py exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )

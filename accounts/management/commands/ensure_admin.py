@@ -18,5 +18,7 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         users.create_superuser("admin", email="", password=password)
         bar = "=" * 60
-        self.stdout.write(f"{bar}\nCreated the first console user.\n  username: admin\n  password: {password}\n"
-                          f"This password is shown once. Change it at /admin/password_change/.\n{bar}")
+        self.stdout.write(
+            f"{bar}\nCreated the first console user.\n  username: admin\n  password: {password}\n"
+            f"This password is shown once. Change it at /admin/password_change/.\n{bar}"
+        )
