@@ -13,6 +13,9 @@ from tests.factories import make_token, make_user
 
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
+# Fixtures shared by tests in several apps live in helper modules, not test modules.
+pytest_plugins = ["tests.api_schema"]
+
 
 def pytest_configure(config):
     if os.environ.get("OPSCONSOLE_REQUIRE_SERVICES") != "1":

@@ -8,7 +8,6 @@ from django_filters.fields import IsoDateTimeField
 
 from alerts.models import Alert, AlertStatus, Incident, IncidentStatus, Severity
 
-
 MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number is an error, not a database overflow
 
 

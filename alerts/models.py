@@ -198,6 +198,9 @@ class AlertEvent(models.Model):
             models.Index(fields=["at"], name="event_at"),
         ]
 
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} by {self.actor}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise TypeError("The event log is append-only.")
@@ -205,9 +208,6 @@ class AlertEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The event log is append-only.")
-
-    def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} by {self.actor}"
 
 
 class RuleState(models.Model):
@@ -223,6 +223,9 @@ class RuleState(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "series"], name="one_state_per_rule_and_series")]
+
+    def __str__(self):
+        return f"{self.rule_id} on {self.series_id} since {self.pending_since:%Y-%m-%d %H:%M:%S}"
 
 
 class NotificationChannel(models.Model):
@@ -278,3 +281,6 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self):
+        return f"{self.event} to {self.channel_id}: {self.status}"

@@ -287,8 +287,8 @@ def alert_summary():
     One GROUP BY over (status, severity) gives at most nine rows, read from the
     (status, severity, last_seen_at) index; both counts are folded from them.
     """
-    by_status = {status: 0 for status in AlertStatus.values}
-    by_severity = {severity: 0 for severity in Severity.values}
+    by_status = dict.fromkeys(AlertStatus.values, 0)
+    by_severity = dict.fromkeys(Severity.values, 0)
     rows = Alert.objects.order_by().values_list("status", "severity").annotate(count=Count("*"))
     for status, severity, count in rows:
         by_status[status] = by_status.get(status, 0) + count

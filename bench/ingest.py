@@ -101,11 +101,11 @@ def raw_copy_rate(batches):
 
     started = time.perf_counter()
     for rows in batches:
-        with transaction.atomic(), connection.cursor() as cursor:
-            with cursor.cursor.copy("COPY metrics_sample (series_id, ts, value) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(SAMPLE_TYPES)
-                for row in rows:
-                    copy.write_row(row)
+        copy_sql = "COPY metrics_sample (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
+        with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            copy.set_types(SAMPLE_TYPES)
+            for row in rows:
+                copy.write_row(row)
     return sum(map(len, batches)) / (time.perf_counter() - started)
 
 
@@ -150,7 +150,8 @@ def main():
                 copy = raw_copy_rate(copy_rows(bodies(args.batches)))
                 results.append((api, copy))
                 print(
-                    f"round {round_number}: api points/s {api:>9,.0f}   copy points/s {copy:>9,.0f}   ratio {api / copy:4.0%}"
+                    f"round {round_number}: api points/s {api:>9,.0f}   "
+                    f"copy points/s {copy:>9,.0f}   ratio {api / copy:4.0%}"
                 )
         finally:
             for server in servers:

@@ -63,11 +63,11 @@ def load(series_count, days, end):
     rows = []
 
     def flush():
-        with transaction.atomic(), connection.cursor() as cursor:
-            with cursor.cursor.copy("COPY metrics_sample (series_id, ts, value) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(SAMPLE_TYPES)
-                for row in rows:
-                    copy.write_row(row)
+        copy_sql = "COPY metrics_sample (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
+        with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            copy.set_types(SAMPLE_TYPES)
+            for row in rows:
+                copy.write_row(row)
         rows.clear()
 
     vacuum_at = end - UNVACUUMED

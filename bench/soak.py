@@ -57,7 +57,7 @@ def sample_rss(processes, seconds, every, log):
     started = time.monotonic()
     while (elapsed := time.monotonic() - started) < seconds:
         sizes = [process.memory_info().rss for process in processes]
-        for kept, rss in zip(samples, sizes):
+        for kept, rss in zip(samples, sizes, strict=False):
             kept.append((elapsed, rss))
         log(f"  t={elapsed:6.1f} s  rss=" + "  ".join(f"{rss / MIB:7.1f} MiB" for rss in sizes))
         time.sleep(max(0.0, every - (time.monotonic() - started - elapsed)))
@@ -78,7 +78,8 @@ def soak(args, log=print):
         connects = [swarm.connected(timeout=300) for swarm in started]
         connected = sum(report["connected"] for report in connects)
         log(
-            f"{connected} of {args.sockets} sockets connected in {max(r['seconds'] for r in connects):.1f} s; {load_average()}"
+            f"{connected} of {args.sockets} sockets connected in "
+            f"{max(r['seconds'] for r in connects):.1f} s; {load_average()}"
         )
         if connected != args.sockets:
             log(f"FAIL: sockets did not all connect: {[e for r in connects for e in r['errors']]}")
@@ -104,7 +105,7 @@ def soak(args, log=print):
         f"{len(writes.events)}, {missing} (socket, event) pairs missing"
     )
     found = 0.0
-    for daphne, kept in zip(daphnes, samples):
+    for daphne, kept in zip(daphnes, samples, strict=False):
         counted = [rss for elapsed, rss in kept if elapsed >= args.warmup_seconds]
         found = max(found, drift(counted))
         log(

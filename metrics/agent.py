@@ -20,6 +20,7 @@ import socket
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import psutil
@@ -51,6 +52,8 @@ def snapshot(tags):
 
 class Agent:
     def __init__(self, url, token, tags, interval=5.0, buffer_limit=100_000, timeout=10.0):
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError(f"The console URL must be http or https, not {url!r}")
         self.endpoint = url.rstrip("/") + "/api/v1/metrics/ingest/"
         self.token = token
         self.tags = tags
@@ -71,7 +74,7 @@ class Agent:
 
     def _post(self, points):
         body = gzip.compress(json.dumps({"points": points}).encode())
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
             self.endpoint,
             data=body,
             method="POST",
@@ -81,7 +84,7 @@ class Agent:
                 "Authorization": f"Token {self.token}",
             },
         )
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - scheme checked in __init__
             return response.status
 
     def flush(self):
@@ -113,7 +116,8 @@ class Agent:
 
     def _back_off(self, reason):
         self.failures += 1
-        delay = random.uniform(BACKOFF_BASE / 2, min(BACKOFF_CAP, BACKOFF_BASE * 2**self.failures))
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2**self.failures)
+        delay = random.uniform(BACKOFF_BASE / 2, ceiling)  # noqa: S311 - jitter, not a secret
         self.next_attempt = time.monotonic() + delay
         logger.warning(
             "Console unreachable (%s); %d points buffered; next try in %.1f s", reason, len(self.buffer), delay
@@ -163,7 +167,10 @@ def main(argv=None):
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    agent = Agent(args.url, args.token, tags, interval=args.interval, buffer_limit=args.buffer)
+    try:
+        agent = Agent(args.url, args.token, tags, interval=args.interval, buffer_limit=args.buffer)
+    except ValueError as error:
+        parser.error(str(error))
     signal.signal(signal.SIGTERM, agent.stop)
     signal.signal(signal.SIGINT, agent.stop)
     stats = agent.run()

@@ -41,6 +41,9 @@ class Sample(models.Model):
     class Meta:
         indexes = [models.Index(fields=["series", "ts"], name="sample_series_ts")]
 
+    def __str__(self):
+        return f"{self.series_id} {self.ts:%Y-%m-%d %H:%M:%S} {self.value}"
+
 
 class Rollup(models.Model):
     """One minute of one series: what long ranges read once raw points are gone."""
@@ -57,8 +60,14 @@ class Rollup(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["series", "bucket"], name="rollup_series_bucket")]
 
+    def __str__(self):
+        return f"{self.series_id} {self.bucket:%Y-%m-%d %H:%M}"
+
 
 class IngestCounter(models.Model):
     """A single row counting accepted points, so the overview never COUNTs the samples table."""
 
     points = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.points} points ingested"

@@ -44,12 +44,12 @@ def _write_samples(rows):
     if connection.vendor == "postgresql":
         # Binary COPY is the bulk path: one round trip for the whole batch,
         # rows encoded by psycopg's C code, and no text for the server to parse.
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy("COPY metrics_sample (series_id, ts, value) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(SAMPLE_TYPES)
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
+        copy_sql = "COPY metrics_sample (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            copy.set_types(SAMPLE_TYPES)
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
     else:
         Sample.objects.bulk_create([Sample(series_id=s, ts=t, value=v) for s, t, v in rows], batch_size=500)
 
@@ -64,8 +64,10 @@ def _update_latest(latest):
             # Lock the rows in id order first: two batches touching the same
             # series then queue behind each other instead of deadlocking.
             cursor.execute("SELECT id FROM metrics_series WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+            # Only placeholders are formatted into the statement; the values are parameters.
             cursor.execute(
-                f"UPDATE metrics_series AS s SET last_at = v.ts, last_value = v.value FROM (VALUES {values}) AS v(id, ts, value) "
+                "UPDATE metrics_series AS s SET last_at = v.ts, last_value = v.value "  # noqa: S608
+                f"FROM (VALUES {values}) AS v(id, ts, value) "
                 "WHERE s.id = v.id AND (s.last_at IS NULL OR s.last_at <= v.ts)",
                 params,
             )

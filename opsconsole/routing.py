@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 
-from opsconsole.request_threads import django_application, on_kept_threads  # noqa: E402
+from opsconsole.request_threads import django_application, on_kept_threads
 
 http_application = on_kept_threads(django_application())
 

@@ -30,7 +30,7 @@ if not SECRET_KEY:
     # A throwaway key: sessions end when the process does, which is acceptable
     # for a developer who asked for DEBUG and nothing else.
     SECRET_KEY = secrets.token_urlsafe(50)
-    warnings.warn("SECRET_KEY is not set; using a random key for this process only.")
+    warnings.warn("SECRET_KEY is not set; using a random key for this process only.", stacklevel=1)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

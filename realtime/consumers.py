@@ -8,9 +8,9 @@ import logging
 import uuid
 from datetime import timedelta
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.consumer import get_handler_name
 from django.utils import timezone
 
 from realtime import fanout, layer_watch, protocol, stats
@@ -21,7 +21,6 @@ from realtime.frames import Frame
 from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
 from realtime.topics import ALERTS, METRICS
 from realtime.transport import WriteFlow
-
 
 logger = logging.getLogger(__name__)
 CLOSE_GRACE_SECONDS = 10  # how long a dropped peer has to read its resync_required
@@ -234,7 +233,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 "resync_required",
                 {
                     "seq": event["meta"].get("seq"),
-                    "reason": f"This connection fell more than {behind.dropped - 1} events behind; reconnect and reload over REST.",
+                    "reason": (
+                        f"This connection fell more than {behind.dropped - 1} events behind; "
+                        "reconnect and reload over REST."
+                    ),
                 },
             )
         )

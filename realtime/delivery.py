@@ -79,7 +79,7 @@ class _Ticker:
         for outbox in waiting:
             try:
                 await outbox._on_timer(key)
-            except Exception:  # noqa: BLE001 - one socket's failure must not hold up the others
+            except Exception:
                 logger.exception("Could not send a socket's queued events")
 
 
@@ -92,7 +92,8 @@ class Outbox:
 
     Events leave at most once per ``interval``: the first after a quiet
     interval at once, later ones together as one ``batch`` at the interval's
-    end (several batches, in order, when they exceed ``MAX_BATCH_BYTES``). While the peer's send buffer is full (``flow.paused``, see
+    end (several batches, in order, when they exceed ``MAX_BATCH_BYTES``). While the peer's send buffer is
+    full (``flow.paused``, see
     :mod:`realtime.transport`) or a ``resume`` is replaying, they wait here;
     when more than ``max_pending()`` wait, :meth:`offer` gives up on the socket
     with :class:`TooFarBehind` instead of letting its memory grow.

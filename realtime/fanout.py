@@ -45,7 +45,7 @@ class Fanout:
                     sending = member.offer_event(event)
                     if sending is not None:
                         await sending
-                except Exception:  # noqa: BLE001 - one socket's failure must not cost the others their events
+                except Exception:
                     logger.exception("Could not hand an event to a socket on %s", self.topic)
 
     def stop(self):

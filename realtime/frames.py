@@ -81,7 +81,10 @@ _batches = OrderedDict()  # ids of the member frames -> (member frames, Frame, m
 
 
 def batch_frame(members):
-    """The ``batch`` frame of ``members`` (event Frames, in order), shared by sockets that send the same run together."""
+    """The ``batch`` frame of ``members`` (event Frames, in order).
+
+    Shared by the sockets that send the same run together.
+    """
     key = tuple(id(member) for member in members)
     cached = _batches.get(key)
     now = time.monotonic()

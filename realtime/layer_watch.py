@@ -82,5 +82,5 @@ async def _watch_forever():
 async def _reset_layer():
     try:
         await asyncio.wait_for(get_channel_layer().flush(), RESET_TIMEOUT_SECONDS)
-    except Exception:  # noqa: BLE001 - a half-reset layer is still better than the stale one
+    except Exception:
         logger.exception("Could not reset the channel layer after losing Redis")

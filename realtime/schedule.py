@@ -80,7 +80,7 @@ class InProcessScheduler:
             started = time.monotonic()
             try:
                 await run(job.name)
-            except Exception:  # noqa: BLE001 - one bad run must not stop the schedule
+            except Exception:
                 logger.exception("Periodic job %s failed", job.name)
             await asyncio.sleep(max(0.0, job.interval - (time.monotonic() - started)))
 

@@ -25,7 +25,7 @@ REPORT_TTL_SECONDS = 20
 REPORT_SOON_SECONDS = 0.1
 
 _lock = threading.Lock()
-_local = Counter({name: 0 for name in COUNTERS})
+_local = Counter(dict.fromkeys(COUNTERS, 0))
 _reporter = None
 _soon = None
 
@@ -102,7 +102,7 @@ def connection_stats():
     """Totals over every live web process: connected sockets, frames in and out, drops."""
     if not settings.REDIS_URL:
         return local_counts()
-    totals = Counter({name: 0 for name in COUNTERS})
+    totals = Counter(dict.fromkeys(COUNTERS, 0))
     client = _redis()
     for key in client.scan_iter(match=f"{_key_prefix()}*", count=100):
         for name, value in client.hgetall(key).items():

@@ -30,16 +30,16 @@ BIN = Path(sys.executable).parent
 ADMIN_USERNAME = "admin"
 START_TIMEOUT_SECONDS = 60
 # Periodic jobs an hour apart: out of the way of a test that counts pushes.
-QUIET_JOBS = {
-    name: "3600"
-    for name in (
+QUIET_JOBS = dict.fromkeys(
+    (
         "OPSCONSOLE_COLLECT_INTERVAL",
         "OPSCONSOLE_METRICS_BROADCAST_INTERVAL",
         "OPSCONSOLE_RULES_INTERVAL",
         "OPSCONSOLE_SUMMARY_INTERVAL",
         "OPSCONSOLE_NOTIFY_INTERVAL",
-    )
-}
+    ),
+    "3600",
+)
 SCRUBBED = ("DATABASE_URL", "REDIS_URL", "OPSCONSOLE_REDIS_PREFIX", "OPSCONSOLE_VAR_DIR", "DJANGO_SETTINGS_MODULE")
 
 
@@ -94,7 +94,10 @@ class Console:
 
     def publish(self, topic, type_, data):
         """Publish one event from a separate process, as a job or a REST write would."""
-        code = f"from realtime.publish import publish; import json; print(json.dumps(publish({topic!r}, {type_!r}, {data!r})))"
+        code = (
+            "from realtime.publish import publish; import json; "
+            f"print(json.dumps(publish({topic!r}, {type_!r}, {data!r})))"
+        )
         return self.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1]
 
     def stop_web(self, index=0):
@@ -111,7 +114,7 @@ class Console:
 
 
 def _spawn(command, env):
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the process's log, read and closed when it stops
     process = subprocess.Popen(
         command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -191,7 +194,7 @@ def running_console(shape, *, web_processes=1, extra_env=None, database_url=None
                 _spawn([*celery, "worker", "--pool", "threads", "--concurrency", "4", "--loglevel", "WARNING"], env)
             )
             workers.append(_spawn([*celery, "beat", "--loglevel", "WARNING", "--schedule", str(var_dir / "beat")], env))
-        for url, (process, _) in zip(console.urls, console.processes):
+        for url, (process, _) in zip(console.urls, console.processes, strict=False):
             _wait_healthy(url, process)
         yield console
     finally:

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import ensure_resource_availability, use_after_free
 
 from tests.api_schema import CONFORMANCE_CHECKS
-from tests.api_schema import api_key, api_schema  # noqa: F401 - the fixtures these tests use
 
 # The operations that take an {id}: the stateful run must reach each of them
 # with an id a create (or list) call answered, and get past the 404.
@@ -69,7 +68,7 @@ def test_the_schema_links_every_id_taking_operation_to_a_producer(api_schema):
     linked = {name.split(" -> ")[0] for name in workflow.bundles}  # producers whose answers feed later calls
     creates = {"POST /api/v1/alerts/", "POST /api/v1/incidents/", "POST /api/v1/rules/", "POST /api/v1/silences/"}
     assert creates <= linked
-    assert ID_TAKING <= api_schema.operations_with_incoming_links()
+    assert api_schema.operations_with_incoming_links() >= ID_TAKING
 
 
 def test_chains_of_calls_on_created_objects_never_fail_and_answer_within_the_schema(api_schema, api_key):

@@ -146,10 +146,7 @@ def test_a_gzip_body_that_inflates_past_16_mib_is_a_400(api):
 @pytest.mark.parametrize("write", JSON_WRITES)
 def test_json_nested_ten_thousand_levels_deep_is_a_400(api, objects, write, brackets):
     before = stored()
-    if brackets == "{}":
-        body = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
-    else:
-        body = nested(10_000)
+    body = b'{"a":' * 10_000 + b"1" + b"}" * 10_000 if brackets == "{}" else nested(10_000)
     assert_contract_error(send(api, write, objects, body), 400)
     assert stored() == before
 

@@ -1,4 +1,7 @@
-"""HTTP requests cross to a thread once, on kept threads one request at a time, and served processes tune their collector."""
+"""HTTP requests cross to a thread once, on kept threads one request at a time.
+
+Served processes also tune their collector.
+"""
 
 import asyncio
 import json

@@ -94,7 +94,8 @@ def test_debug_is_off_unless_asked_for():
 def test_embedded_shape_uses_sqlite_and_the_in_memory_layer(tmp_path):
     result = settings_in_subprocess(
         {"SECRET_KEY": "k" * 50, "OPSCONSOLE_VAR_DIR": str(tmp_path)},
-        "(settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'], settings.CHANNEL_LAYERS['default']['BACKEND'])",
+        "(settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['NAME'],"
+        " settings.CHANNEL_LAYERS['default']['BACKEND'])",
     )
     engine, name, layer = eval(result.stdout)  # noqa: S307 - our own repr of three strings
     assert engine == "django.db.backends.sqlite3"
@@ -116,7 +117,8 @@ def test_redis_url_selects_the_redis_pubsub_layer_and_celery_broker():
 def test_database_url_selects_postgres():
     result = settings_in_subprocess(
         {"SECRET_KEY": "k" * 50, "DATABASE_URL": "postgres://ops:pw@db.internal:5432/opsconsole"},
-        "(settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], settings.DATABASES['default']['NAME'])",
+        "(settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'],"
+        " settings.DATABASES['default']['NAME'])",
     )
     assert eval(result.stdout) == ("django.db.backends.postgresql", "db.internal", "opsconsole")  # noqa: S307
 
@@ -124,7 +126,8 @@ def test_database_url_selects_postgres():
 def test_https_switch_turns_on_secure_cookies_and_hsts():
     result = settings_in_subprocess(
         {"SECRET_KEY": "k" * 50, "OPSCONSOLE_HTTPS": "1"},
-        "(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS > 0)",
+        "(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT,"
+        " settings.SECURE_HSTS_SECONDS > 0)",
     )
     assert eval(result.stdout) == (True, True, True, True)  # noqa: S307
 

@@ -11,10 +11,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from alerts import services
 from alerts.models import Delivery, NotificationChannel, Silence
 from alerts.notifications import SIGNATURE_HEADER, deliver_notifications
 from alerts.tests.factories import make_alert
-from alerts import services
 
 pytestmark = pytest.mark.django_db
 

@@ -1,11 +1,8 @@
 """Schemathesis against /api/v1/schema/: no 5xx, no answer that contradicts the schema."""
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.api_schema import CONFORMANCE_CHECKS as CHECKS
-from tests.api_schema import api_key, api_schema  # noqa: F401 - the fixtures these tests use
-
 
 # Contract, section 2: every endpoint of the REST table, as method and path.
 CONTRACT_OPERATIONS = {
@@ -41,7 +38,7 @@ CONTRACT_OPERATIONS = {
 
 def test_the_schema_describes_every_endpoint_of_the_contract(api_schema):
     described = {result.ok().label for result in api_schema.get_all_operations()}
-    assert CONTRACT_OPERATIONS <= described, sorted(CONTRACT_OPERATIONS - described)
+    assert described >= CONTRACT_OPERATIONS, sorted(CONTRACT_OPERATIONS - described)
 
 
 def test_every_endpoint_answers_within_its_schema(api_schema, api_key):

@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics import points as point_rules
-from opsconsole.parsers import check_strings
 from metrics.models import Series
 from metrics.query import AGGREGATES, InvalidQuery, query_series
 from metrics.services import ingest_points, latest_payload, latest_values
+from opsconsole.parsers import check_strings
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 generous points, decompressed
 

@@ -42,7 +42,7 @@ def expected(samples, step, agg):
 
 def close(got, want):
     assert [point[0] for point in got] == [point[0] for point in want]
-    for (_, a), (_, b) in zip(got, want):
+    for (_, a), (_, b) in zip(got, want, strict=False):
         assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), (a, b)
 
 

@@ -13,19 +13,10 @@ from datetime import datetime
 import pytest
 import websockets
 
-from tests.live import run_coroutine, running_console
+from tests.live import QUIET_JOBS, run_coroutine, running_console
 
 MAX_PENDING = 100
-QUIET = {
-    name: "3600"
-    for name in (
-        "OPSCONSOLE_COLLECT_INTERVAL",
-        "OPSCONSOLE_METRICS_BROADCAST_INTERVAL",
-        "OPSCONSOLE_RULES_INTERVAL",
-        "OPSCONSOLE_SUMMARY_INTERVAL",
-        "OPSCONSOLE_NOTIFY_INTERVAL",
-    )
-}
+QUIET = QUIET_JOBS
 
 
 @pytest.fixture(scope="module")
@@ -150,13 +141,13 @@ def test_a_stalled_reader_does_not_delay_a_fast_reader_by_more_than_50_ms(consol
 
 
 def test_a_reader_that_falls_too_far_behind_gets_resync_required_and_close_4408(console):
-    EVENTS = 250
+    events = 250
 
     async def scenario():
         stalled = await open_socket(console, console.url, "/ws/alerts", max_queue=1, max_size=2**24)
         # 250 frames of 80 kB (20 MB) outgrow the kernel's socket buffers, then the server's 100-frame queue.
         await asyncio.to_thread(
-            console.manage, "shell", "--no-imports", "-c", publish_script(EVENTS, 80_000), timeout=120
+            console.manage, "shell", "--no-imports", "-c", publish_script(events, 80_000), timeout=120
         )
         frames = []
         with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -172,7 +163,7 @@ def test_a_reader_that_falls_too_far_behind_gets_resync_required_and_close_4408(
     )
     assert frames[-1]["type"] == "resync_required"
     assert close is not None and close.code == 4408
-    assert received < EVENTS
+    assert received < events
     counts = json.loads(
         console.manage(
             "shell",

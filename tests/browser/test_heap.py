@@ -21,11 +21,13 @@ from realtime.publish import publish
 for n in range({PUSHES}):
     if n % 20 == 19:
         time.sleep(0.1)
-    last_metrics = publish("metrics", "performance", {{"host": "vm", "cpu_percent": n % 100, "memory_percent": 50.0,
-            "disk_usage_percent": 20.0, "network_io": {{"bytes_sent": n, "bytes_recv": n}}, "process_count": 100, "load_1m": 0.5}})
+    last_metrics = publish("metrics", "performance", {{
+        "host": "vm", "cpu_percent": n % 100, "memory_percent": 50.0, "disk_usage_percent": 20.0,
+        "network_io": {{"bytes_sent": n, "bytes_recv": n}}, "process_count": 100, "load_1m": 0.5}})
     if n % 10 == 0:
-        last_alert = publish("alerts", "alert", {{"id": n, "title": "load test " + str(n), "status": "firing", "severity": "info",
-                "source": "bench", "category": "custom", "labels": {{}}}})
+        last_alert = publish("alerts", "alert", {{
+            "id": n, "title": "load test " + str(n), "status": "firing", "severity": "info",
+            "source": "bench", "category": "custom", "labels": {{}}}})
 print(last_metrics["meta"]["seq"], last_alert["meta"]["seq"])
 """
 

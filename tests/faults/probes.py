@@ -101,7 +101,7 @@ class Stream:
 
     def arrived(self, wanted):
         """When the first frame holding a message with ``wanted(message)`` came (time.monotonic()), or None."""
-        for frame, at in zip(self.frames, self.arrivals):
+        for frame, at in zip(self.frames, self.arrivals, strict=False):
             if any(wanted(message) for message in messages(frame)):
                 return at
         return None
@@ -113,7 +113,7 @@ class Stream:
             self.socket = await asyncio.wait_for(
                 websockets.connect(self.url, additional_headers=headers, open_timeout=timeout), timeout
             )
-        except (OSError, asyncio.TimeoutError, websockets.InvalidHandshake) as error:
+        except (TimeoutError, OSError, websockets.InvalidHandshake) as error:
             self.failure = f"handshake: {type(error).__name__}: {error}"
             return
         await self.read_until(lambda message: True, timeout)
@@ -130,7 +130,7 @@ class Stream:
                 return None
             try:
                 raw = await asyncio.wait_for(self.socket.recv(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return None
             except websockets.ConnectionClosed as closed:
                 self.closed_at = time.monotonic()
@@ -202,7 +202,7 @@ async def reconnect(console, path, *, url=None, within=30):
 
 def _named_processes(console):
     web = [("daphne", process) for process, _ in console.processes]
-    return web + list(zip(("celery worker", "celery beat"), console.workers))
+    return web + list(zip(("celery worker", "celery beat"), console.workers, strict=False))
 
 
 def exited(console):

@@ -47,7 +47,10 @@ _STATUSES = {"firing": 0, "acknowledged": 1, "resolved": 2}
 
 
 def event_key(alert_id, status):
-    """One int per ``(alert id, status)``: a thousand sockets each keep every key they got, and a tuple is 5x the memory."""
+    """One int per ``(alert id, status)``.
+
+    A thousand sockets each keep every key they got, and a tuple is 5x the memory.
+    """
     return alert_id * len(_STATUSES) + _STATUSES[status]
 
 
@@ -240,7 +243,8 @@ def swarms(stack, urls, token, count, processes):
 
 def load_average():
     """The machine's 1/5/15-minute load, printed next to every figure: the CI host is shared."""
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 @dataclass

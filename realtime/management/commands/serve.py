@@ -2,8 +2,8 @@ import logging
 
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server  # installs the asyncio reactor; keep before twisted imports
-from twisted.internet import reactor
 from django.core.management.base import BaseCommand
+from twisted.internet import reactor
 
 from realtime.schedule import ensure_in_process_scheduler
 
