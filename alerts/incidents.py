@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, EventKind, Incident, IncidentStatus
+from alerts.payloads import incident_payloads
 from alerts.services import IllegalTransition
-from realtime.publish import publish
+from realtime.publish import publish_on_commit
 from realtime.topics import ALERTS
 
 
@@ -19,17 +20,9 @@ class UnknownAlerts(Exception):
         self.missing = sorted(missing)
 
 
-def incident_payloads(incident_ids):
-    """The ``incident`` event data of each incident, by id (what sockets are sent)."""
-    from alerts.api.serializers import IncidentSerializer
-
-    incidents = Incident.objects.prefetch_related("alerts").select_related("commander").filter(pk__in=incident_ids)
-    return {incident.pk: IncidentSerializer(incident).data for incident in incidents}
-
-
 def publish_incident(incident):
     payload = incident_payloads([incident.pk])[incident.pk]
-    transaction.on_commit(lambda: publish(ALERTS, "incident", payload))
+    publish_on_commit(ALERTS, "incident", payload)
 
 
 def _record(kind, incident, actor, text="", data=None, alert=None):

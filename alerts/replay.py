@@ -7,9 +7,8 @@ resuming client is sent each one's current state, in the order of its last
 change: what it would have if it had heard every event.
 """
 
-from alerts.api.serializers import AlertSerializer
-from alerts.incidents import incident_payloads
 from alerts.models import Alert, AlertEvent
+from alerts.payloads import alert_data, incident_payloads
 from alerts.services import is_pushed
 from realtime.envelope import envelope
 
@@ -40,7 +39,7 @@ def changes_since(moment):
             last_incident_change[incident_id] = (row_id, kind)
     alerts = Alert.objects.in_bulk(list(last_alert_change))
     changes = [
-        (last_alert_change[pk][0], "alert", AlertSerializer(alert).data)
+        (last_alert_change[pk][0], "alert", alert_data(alert))
         for pk, alert in alerts.items()
         if is_pushed(alert, last_alert_change[pk][1])
     ]

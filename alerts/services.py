@@ -14,7 +14,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertStatus, EventKind, Severity, Silence
-from realtime.publish import publish
+from alerts.payloads import alert_data
+from realtime.publish import publish, publish_on_commit
 from realtime.topics import ALERTS
 
 SYSTEM_ACTOR = "system"
@@ -62,13 +63,12 @@ def publish_alert(alert, kind):
     """
     if not is_pushed(alert, kind):
         return
-    from alerts.api.serializers import alert_data
     from alerts.notifications import queue_for
 
     payload = alert_data(alert)
     if kind in NOTIFIED_KINDS:
         queue_for(payload, kind)
-    transaction.on_commit(lambda: publish(ALERTS, "alert", payload))
+    publish_on_commit(ALERTS, "alert", payload)
 
 
 def _record(kind, alert, actor, text="", data=None):

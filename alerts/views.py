@@ -4,8 +4,9 @@ from django.shortcuts import get_object_or_404, render
 
 from accounts.access import staff_required
 from alerts import incidents as incident_services
-from alerts.api.serializers import AlertSerializer, IncidentSerializer, TimelineEntrySerializer
+from alerts.api.serializers import TimelineEntrySerializer
 from alerts.models import Alert, AlertStatus, Incident, IncidentStatus
+from alerts.payloads import alert_data, incident_data
 from alerts.services import alert_summary
 from realtime.replay import stream_position
 from realtime.topics import ALERTS
@@ -19,7 +20,7 @@ def alert_centre(request):
     unresolved = Alert.objects.exclude(status=AlertStatus.RESOLVED).order_by("-last_seen_at", "-id")[:FIRST_PAINT_ROWS]
     recent_resolved = Alert.objects.filter(status=AlertStatus.RESOLVED).order_by("-last_seen_at", "-id")[:50]
     state = {
-        "alerts": AlertSerializer([*unresolved, *recent_resolved], many=True).data,
+        "alerts": [alert_data(alert) for alert in [*unresolved, *recent_resolved]],
         "summary": alert_summary(),
         "seq": seq,
     }
@@ -30,7 +31,7 @@ def alert_centre(request):
 def incident_list(request):
     seq = stream_position(ALERTS)
     rows = Incident.objects.select_related("commander").prefetch_related("alerts").order_by("-opened_at", "-id")[:200]
-    state = {"incidents": IncidentSerializer(rows, many=True).data, "seq": seq}
+    state = {"incidents": [incident_data(incident) for incident in rows], "seq": seq}
     return render(request, "alerts/incident_list.html", {"state": state, "statuses": IncidentStatus.choices})
 
 
@@ -41,8 +42,8 @@ def incident_detail(request, incident_id):
         Incident.objects.select_related("commander").prefetch_related("alerts"), pk=incident_id
     )
     state = {
-        "incident": IncidentSerializer(incident).data,
-        "alerts": AlertSerializer(incident.alerts.order_by("-last_seen_at"), many=True).data,
+        "incident": incident_data(incident),
+        "alerts": [alert_data(alert) for alert in incident.alerts.order_by("-last_seen_at")],
         "timeline": TimelineEntrySerializer(incident_services.timeline(incident.pk), many=True).data,
         "seq": seq,
     }

@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.access import staff_required
-from alerts.api.serializers import AlertSerializer
 from alerts.models import Alert, Incident, IncidentStatus
+from alerts.payloads import alert_data
 from alerts.services import alert_summary
 from metrics.collector import STORED_FIELDS, host_name, host_snapshot
 from metrics.query import query_series
@@ -51,7 +51,7 @@ def dashboard(request):
         "summary": alert_summary(),
         "open_incidents": Incident.objects.exclude(status=IncidentStatus.RESOLVED).count(),
         # The event log starts with the latest alert changes rather than empty.
-        "recent_alerts": AlertSerializer(Alert.objects.order_by("-updated_at", "-id")[:RECENT_EVENTS], many=True).data,
+        "recent_alerts": [alert_data(alert) for alert in Alert.objects.order_by("-updated_at", "-id")[:RECENT_EVENTS]],
         "seq": seq,
     }
     return render(request, "dashboard.html", {"state": state, "snapshot": state["snapshot"], "host": host, "now": now})

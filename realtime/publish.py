@@ -9,6 +9,7 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
+from django.db import transaction
 
 from realtime.envelope import envelope
 from realtime.replay import replay_buffer
@@ -46,6 +47,15 @@ def publish(topic, type_, data):
             logger.warning("Could not publish %s on %s: %s", type_, topic, error)
             return None
     return event
+
+
+def publish_on_commit(topic, type_, data):
+    """Publish once the current transaction commits; never if it rolls back.
+
+    What services call for every change they make: a socket must never hear
+    of a write that did not happen (Zulip's ``send_event_on_commit``).
+    """
+    transaction.on_commit(lambda: publish(topic, type_, data))
 
 
 @lru_cache(maxsize=4)

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, EventKind
+from alerts.models import Alert, AlertEvent, EventKind, Incident
 from alerts.tests.factories import make_alert
 from realtime.replay import replay_buffer
 from tests.factories import make_user
@@ -347,7 +347,8 @@ def test_alert_data_is_what_the_model_serializer_renders():
     from rest_framework import serializers
 
     from alerts import incidents, services
-    from alerts.api.serializers import AlertSerializer, alert_data
+    from alerts.api.serializers import AlertSerializer
+    from alerts.payloads import alert_data
 
     def drf_rendering(alert):
         # What AlertSerializer's declared fields render, before alert_data replaced them.
@@ -362,3 +363,25 @@ def test_alert_data_is_what_the_model_serializer_renders():
         assert alert_data(alert) == drf_rendering(alert)
         assert list(alert_data(alert)) == list(drf_rendering(alert))
         assert [type(value) for value in alert_data(alert).values()] == [type(v) for v in drf_rendering(alert).values()]
+
+
+def test_incident_data_is_what_the_model_serializer_renders(staff_user):
+    from rest_framework import serializers
+
+    from alerts import incidents
+    from alerts.api.serializers import IncidentSerializer
+    from alerts.payloads import incident_data
+
+    def drf_rendering(incident):
+        # What IncidentSerializer's declared fields render, before incident_data replaced them.
+        return serializers.ModelSerializer.to_representation(IncidentSerializer(), incident)
+
+    alert = make_alert()
+    bare = incidents.open_incident(title="quiet", actor="alice")
+    full = incidents.open_incident(
+        title="disk", actor="alice", summary="full", commander=staff_user, alert_ids=[alert.pk]
+    )
+    incidents.set_incident_status(full.pk, "resolved", "alice")
+    for incident in (bare, Incident.objects.get(pk=bare.pk), Incident.objects.get(pk=full.pk)):
+        assert incident_data(incident) == drf_rendering(incident)
+        assert list(incident_data(incident)) == list(drf_rendering(incident))
