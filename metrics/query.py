@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from metrics.models import Rollup, Sample, Series
 
@@ -226,3 +227,13 @@ def _buckets_python(ids, start, end, step):
         series_id: [(bucket, (p[0], p[1], p[2], p[3], p[5])) for bucket, p in sorted(buckets.items())]
         for series_id, buckets in acc.items()
     }
+
+
+def recent_series(metrics, tags, minutes):
+    """The last ``minutes`` of each of ``metrics``, as ``query_series`` gives them (``request_data``)."""
+    end = timezone.now()
+    start = end - timedelta(minutes=minutes)
+    series = []
+    for name in metrics:
+        series.extend(query_series(name=name, tags=tags, start=start, end=end))
+    return series

@@ -11,9 +11,14 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def schedule_periodic_jobs(sender, **kwargs):
-    from realtime.schedule import JOBS
+    import django
+    from django.apps import apps
 
-    for job in JOBS:
+    if not apps.ready:  # beat finalizes before Django is set up; the jobs register in AppConfig.ready
+        django.setup()
+    from realtime.schedule import registered_jobs
+
+    for job in registered_jobs():
         # A run that waited longer than its interval is stale: the next one
         # is already on its way, so let it expire instead of piling up.
         sender.add_periodic_task(

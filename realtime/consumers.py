@@ -6,36 +6,24 @@ socket wants, ``delivery`` paces what it gets; this module only wires them.
 
 import logging
 import uuid
-from datetime import timedelta
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.utils import timezone
 
 from realtime import fanout, layer_watch, protocol, stats
 from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import envelope, utc_now_iso
-from realtime.filters import Subscription
 from realtime.frames import Frame
+from realtime.history import recent_history
 from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
+from realtime.subscriptions import Subscription
 from realtime.topics import ALERTS, METRICS
 from realtime.transport import WriteFlow
 
 logger = logging.getLogger(__name__)
 CLOSE_GRACE_SECONDS = 10  # how long a dropped peer has to read its resync_required
 LAYER_LOST = "The console's message broker does not answer; reconnect in a few seconds and resume."
-
-
-def _history(metrics, tags, minutes):
-    from metrics.query import query_series
-
-    end = timezone.now()
-    start = end - timedelta(minutes=minutes)
-    series = []
-    for name in metrics:
-        series.extend(query_series(name=name, tags=tags, start=start, end=end))
-    return series
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -166,7 +154,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.send_frame(envelope("ack", {"action": "set_interval", "ms": data["ms"]}))
 
     async def on_request_data(self, data):
-        series = await database_sync_to_async(_history)(data["metrics"], data["tags"], data["history_minutes"])
+        series = await database_sync_to_async(recent_history)(data["metrics"], data["tags"], data["history_minutes"])
         await self.send_frame(envelope("data", {"series": series, "history_minutes": data["history_minutes"]}))
 
     async def on_resume(self, data):

@@ -1,7 +1,8 @@
-"""The periodic jobs of contract section 4, and the in-process scheduler.
+"""The table of periodic jobs (contract section 4), and the in-process scheduler.
 
-Each job is a plain function named here once. With ``REDIS_URL`` Celery beat
-sends ``realtime.tasks.run_job`` for each on its interval (see
+Each domain app registers its jobs, plain functions, from its ``ready()``
+(``register_job``); this module knows none of them. With ``REDIS_URL`` Celery
+beat sends ``realtime.tasks.run_job`` for each on its interval (see
 ``opsconsole/celery.py``); without it the web process runs them itself with
 :class:`InProcessScheduler`. One implementation of each job, two schedulers.
 """
@@ -9,12 +10,12 @@ sends ``realtime.tasks.run_job`` for each on its interval (see
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -22,37 +23,42 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     name: str
-    function: str  # dotted path to a function taking no arguments
+    function: Callable[[], object]  # takes no arguments; what it returns is only logged by tests
     interval_setting: str
 
     @property
-    def interval(self):
-        return getattr(settings, self.interval_setting)
+    def interval(self) -> float:
+        return float(getattr(settings, self.interval_setting))
 
 
-JOBS = (
-    Job("collect-host-metrics", "metrics.collector.collect_host_metrics", "OPSCONSOLE_COLLECT_INTERVAL"),
-    Job("broadcast-metrics", "metrics.services.broadcast_latest", "OPSCONSOLE_METRICS_BROADCAST_INTERVAL"),
-    Job("evaluate-alert-rules", "alerts.rules.evaluate_rules", "OPSCONSOLE_RULES_INTERVAL"),
-    Job("apply-silences", "alerts.services.apply_silences", "OPSCONSOLE_RULES_INTERVAL"),
-    Job("deliver-notifications", "alerts.notifications.deliver_notifications", "OPSCONSOLE_NOTIFY_INTERVAL"),
-    Job("broadcast-alert-summary", "alerts.services.broadcast_alert_summary", "OPSCONSOLE_SUMMARY_INTERVAL"),
-    Job("retention", "metrics.retention.apply_retention", "OPSCONSOLE_RETENTION_INTERVAL"),
-)
+_jobs: dict[str, Job] = {}
 
 
-def job_named(name):
-    for job in JOBS:
-        if job.name == name:
-            return job
-    raise KeyError(f"No periodic job named {name!r}")
+def register_job(name: str, function: Callable[[], object], interval_setting: str) -> None:
+    """Add a periodic job; apps call it from ``AppConfig.ready``, once per name."""
+    job = Job(name, function, interval_setting)
+    if _jobs.get(name, job) != job:
+        raise ValueError(f"A different periodic job is already named {name!r}")
+    _jobs[name] = job
 
 
-def run_job(name):
+def registered_jobs() -> tuple[Job, ...]:
+    """Every registered job, in registration order (the order of INSTALLED_APPS)."""
+    return tuple(_jobs.values())
+
+
+def job_named(name: str) -> Job:
+    try:
+        return _jobs[name]
+    except KeyError:
+        raise KeyError(f"No periodic job named {name!r}") from None
+
+
+def run_job(name: str) -> object:
     """Run one job now, in this thread, with a fresh database connection."""
     close_old_connections()
     try:
-        return import_string(job_named(name).function)()
+        return job_named(name).function()
     finally:
         close_old_connections()
 
@@ -65,8 +71,8 @@ class InProcessScheduler:
     never overlaps itself; a failing job is logged and tried again next time.
     """
 
-    def __init__(self, jobs=JOBS):
-        self.jobs = jobs
+    def __init__(self, jobs=None):
+        self.jobs = registered_jobs() if jobs is None else jobs
         self.tasks = []
 
     def start(self):

@@ -110,6 +110,7 @@ def test_the_alert_summary_is_one_query_and_is_published(django_assert_num_queri
 
 
 def test_the_summary_job_is_scheduled():
+    from alerts.services import broadcast_alert_summary
     from realtime.schedule import job_named
 
-    assert job_named("broadcast-alert-summary").function == "alerts.services.broadcast_alert_summary"
+    assert job_named("broadcast-alert-summary").function is broadcast_alert_summary

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from opsconsole.celery import app
-from realtime.schedule import JOBS, InProcessScheduler, job_named
+from realtime.schedule import InProcessScheduler, job_named, register_job, registered_jobs
 
 CONTRACT_JOBS = {
     "collect-host-metrics",
@@ -17,7 +17,7 @@ CONTRACT_JOBS = {
 
 
 def test_the_job_table_has_every_job_of_the_contract():
-    assert {job.name for job in JOBS} >= CONTRACT_JOBS
+    assert {job.name for job in registered_jobs()} >= CONTRACT_JOBS
 
 
 def test_celery_beat_schedules_every_job_at_its_interval():
@@ -25,7 +25,7 @@ def test_celery_beat_schedules_every_job_at_its_interval():
 
     app.finalize()
     schedule = app.conf.beat_schedule
-    for job in JOBS:
+    for job in registered_jobs():
         entry = schedule[job.name]
         assert entry["task"] == "realtime.tasks.run_job" and entry["task"] in app.tasks
         assert entry["args"] == (job.name,)
@@ -50,3 +50,14 @@ async def test_the_in_process_scheduler_runs_a_job_on_its_interval(settings):
         return Sample.objects.filter(series__in=series).count()
 
     assert 4 <= await database_sync_to_async(cpu_samples)() <= 8
+
+
+def test_a_name_cannot_be_registered_for_two_different_jobs():
+    with pytest.raises(ValueError, match="already named 'retention'"):
+        register_job("retention", print, "OPSCONSOLE_RETENTION_INTERVAL")
+
+
+def test_registering_the_same_job_again_is_harmless():
+    job = job_named("retention")
+    register_job(job.name, job.function, job.interval_setting)
+    assert registered_jobs().count(job) == 1
