@@ -11,9 +11,9 @@ http_application = on_kept_threads(django_application())
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402 - needs Django set up
 
 from realtime.auth import websocket_auth  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.schedule import ensure_in_process_scheduler  # noqa: E402
 from realtime.transport import with_write_flow  # noqa: E402
+from realtime.websocket_urls import websocket_urlpatterns  # noqa: E402
 
 router = ProtocolTypeRouter(
     {

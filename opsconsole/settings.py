@@ -244,7 +244,7 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "opsconsole.schema.add_common_errors",
+        "opsconsole.openapi.add_common_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "alerts.models.AlertStatus",
