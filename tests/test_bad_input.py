@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule, Incident, Silence
 from alerts.tests.factories import make_alert, make_incident
-from metrics.api.views import MAX_BODY_BYTES
+from metrics.api.parsers import MAX_BODY_BYTES
 from metrics.models import Sample, Series
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,64 @@
+"""The shapes of the metrics API's bodies and answers, as the OpenAPI schema describes them."""
+
+from rest_framework import serializers
+
+from metrics.models import Series
+
+
+class SeriesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Series
+        fields = ["id", "name", "tags", "last_value", "last_at", "created_at"]
+        read_only_fields = fields
+
+
+class PointSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="letters, digits, _ . : - ; e.g. cpu_percent")
+    value = serializers.FloatField()
+    timestamp = serializers.CharField(
+        required=False, help_text="ISO-8601, or epoch seconds as a number; now when absent."
+    )
+    tags = serializers.DictField(child=serializers.CharField(), required=False)
+
+
+class IngestBody(serializers.Serializer):
+    points = PointSerializer(many=True)
+
+
+class IngestAccepted(serializers.Serializer):
+    accepted = serializers.IntegerField()
+
+
+class PointError(serializers.Serializer):
+    index = serializers.IntegerField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class IngestRejected(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = PointError(many=True, required=False, help_text="Every bad point, when the body itself was readable.")
+
+
+class SeriesPoints(serializers.Serializer):
+    name = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField())
+    points = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(allow_null=True)),
+        help_text="[epoch_seconds, value] pairs, one per step",
+    )
+
+
+class QueryAnswer(serializers.Serializer):
+    series = SeriesPoints(many=True)
+
+
+class LatestValue(serializers.Serializer):
+    name = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField())
+    value = serializers.FloatField(allow_null=True)
+    timestamp = serializers.DateTimeField(allow_null=True)
+
+
+class LatestAnswer(serializers.Serializer):
+    series = LatestValue(many=True)
