@@ -10,7 +10,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from metrics.models import IngestCounter, Sample, Series
-from metrics.points import parse_points
 from metrics.query import with_tags
 from realtime.publish import publish
 from realtime.topics import METRICS
@@ -84,18 +83,14 @@ def _count(points):
 
 
 def ingest_points(points):
-    """Store points in one transaction, committed when this returns; returns how many.
+    """Store valid points in one transaction, committed when this returns; returns how many.
 
-    ``points`` are either ``metrics.points.Point`` tuples (already valid) or
-    dicts shaped like the ingest body's points, which are validated here
-    first (``metrics.points.InvalidPoints`` lists every bad one; nothing is
-    stored then). All or nothing. After commit the changed series' latest
-    values are pushed as ``metrics`` on the metrics topic.
+    ``points`` are ``metrics.points.Point`` tuples, as ``parse_points`` and
+    the collector make them. All or nothing. After commit the changed series'
+    latest values are pushed as ``metrics`` on the metrics topic.
     """
     if not points:
         return 0
-    if isinstance(points[0], dict):
-        points = parse_points({"points": list(points)})
     with transaction.atomic():
         ids = _series_ids(points)
         rows = [(ids[(name, key)], ts, value) for name, key, _, ts, value in points]

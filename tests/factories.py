@@ -5,6 +5,7 @@ import itertools
 from django.contrib.auth import get_user_model
 
 from accounts.tokens import issue_token
+from metrics.points import parse_points
 
 _numbers = itertools.count(1)
 PASSWORD = "correct-horse-battery-staple-9"
@@ -20,3 +21,8 @@ def make_user(*, staff=True, superuser=False, username=None, **fields):
 def make_token(user=None, name="test"):
     """A ``(token, key)`` pair for ``user`` (a new staff user by default)."""
     return issue_token(user or make_user(), name=name)
+
+
+def make_points(*points):
+    """Points shaped like the ingest body's, validated as the API would (``InvalidPoints`` if not)."""
+    return parse_points({"points": list(points)})

@@ -7,6 +7,7 @@ from django.db import connection
 
 from metrics.models import Sample, Series
 from metrics.services import ingest_points, metrics_stats
+from tests.factories import make_points
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -14,7 +15,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_concurrent_batches_over_the_same_series_all_commit():
     hosts = [f"h{n}" for n in range(40)]
     batches = [
-        [{"name": "m", "value": float(n), "tags": {"host": host}} for host in (hosts if n % 2 else hosts[::-1])]
+        make_points(
+            *({"name": "m", "value": float(n), "tags": {"host": host}} for host in (hosts if n % 2 else hosts[::-1]))
+        )
         for n in range(8)
     ]
     failures = []

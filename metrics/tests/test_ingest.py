@@ -7,6 +7,7 @@ import time
 import pytest
 
 from metrics.models import Sample, Series
+from tests.factories import make_points
 
 pytestmark = pytest.mark.django_db
 
@@ -150,13 +151,15 @@ def test_a_nul_character_in_a_tag_is_refused_before_anything_is_stored(staff_cli
     assert Series.objects.count() == 0
 
 
-def test_ingest_points_validates_dicts_itself():
+def test_ingest_points_stores_parsed_points_and_bad_ones_never_reach_it():
     from metrics.points import InvalidPoints
     from metrics.services import ingest_points
 
-    assert ingest_points([{"name": "m", "value": 1, "tags": {"host": "a"}}, {"name": "m", "value": 2.5}]) == 2
+    assert (
+        ingest_points(make_points({"name": "m", "value": 1, "tags": {"host": "a"}}, {"name": "m", "value": 2.5})) == 2
+    )
     with pytest.raises(InvalidPoints) as raised:
-        ingest_points([{"name": "m", "value": 1}, {"name": "m", "value": float("nan")}])
+        ingest_points(make_points({"name": "m", "value": 1}, {"name": "m", "value": float("nan")}))
     assert [(e["index"], e["field"]) for e in raised.value.errors] == [(1, "value")]
     assert Sample.objects.count() == 2
 
@@ -164,7 +167,9 @@ def test_ingest_points_validates_dicts_itself():
 def test_deleting_a_series_deletes_its_samples():
     from metrics.services import ingest_points
 
-    ingest_points([{"name": "m", "value": 1, "tags": {"host": "a"}}, {"name": "m", "value": 2, "tags": {"host": "b"}}])
+    ingest_points(
+        make_points({"name": "m", "value": 1, "tags": {"host": "a"}}, {"name": "m", "value": 2, "tags": {"host": "b"}})
+    )
     Series.objects.get(tags__host="a").delete()
     assert Sample.objects.count() == 1
 
@@ -172,7 +177,7 @@ def test_deleting_a_series_deletes_its_samples():
 def test_the_admin_lists_series_and_offers_no_editing(client, django_user_model):
     from metrics.services import ingest_points
 
-    ingest_points([{"name": "queue_depth", "value": 3, "tags": {"host": "w-1"}}])
+    ingest_points(make_points({"name": "queue_depth", "value": 3, "tags": {"host": "w-1"}}))
     client.force_login(django_user_model.objects.create_superuser("root", password="x-very-long-password-1"))
     listing = client.get("/admin/metrics/series/")
     assert listing.status_code == 200 and b"host=w-1" in listing.content

@@ -10,7 +10,7 @@ from django.utils import timezone
 from alerts.tests.factories import make_alert, make_incident
 from metrics.collector import host_name
 from metrics.services import ingest_points
-from tests.factories import make_user
+from tests.factories import make_points, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +31,17 @@ def page_state(response, element_id):
 def test_the_dashboard_first_paint_carries_the_stored_cpu_history(staff_client):
     start = timezone.now() - timedelta(minutes=5)
     ingest_points(
-        [
-            {
-                "name": "cpu_percent",
-                "value": 40.0 + minute,
-                "timestamp": (start + timedelta(minutes=minute)).isoformat(),
-                "tags": {"host": host_name()},
-            }
-            for minute in range(3)
-        ]
+        make_points(
+            *(
+                {
+                    "name": "cpu_percent",
+                    "value": 40.0 + minute,
+                    "timestamp": (start + timedelta(minutes=minute)).isoformat(),
+                    "tags": {"host": host_name()},
+                }
+                for minute in range(3)
+            )
+        )
     )
     state = page_state(staff_client.get("/"), "dashboard-state")
     assert [value for _, value in state["history"]["cpu_percent"]] == [40.0, 41.0, 42.0]
