@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from realtime import stats
-from realtime.tests.test_protocol import alert, ask, collect, connect, push
+from realtime.tests.sockets import alert, ask, collect, connect, push
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

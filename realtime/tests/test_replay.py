@@ -17,7 +17,7 @@ from realtime.replay import (
     replay_since,
     seq_time,
 )
-from realtime.tests.test_protocol import connect
+from realtime.tests.sockets import connect
 from realtime.topics import ALERTS, METRICS
 
 pytestmark = pytest.mark.django_db(transaction=True)

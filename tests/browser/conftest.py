@@ -6,8 +6,6 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.live import ADMIN_USERNAME
-
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium phones home at start-up,
 # which a closed network refuses; the console itself must never need it.
@@ -20,7 +18,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "artifacts" / "screenshots"
 
 
 # Per module, not per session: Playwright's sync API keeps its event loop
@@ -66,15 +63,3 @@ def open_page(browser):
     yield open_
     for context in contexts:
         context.close()
-
-
-def log_in(page, console, next_path="/"):
-    page.goto(f"{console.url}{next_path}")
-    page.fill("#id_username", ADMIN_USERNAME)
-    page.fill("#id_password", console.password)
-    page.click("button[type=submit]")
-
-
-def save_screenshot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

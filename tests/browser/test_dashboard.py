@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import log_in, save_screenshot
+from tests.browser.actions import log_in, save_screenshot
 from tests.live import running_console
 
 pytestmark = pytest.mark.browser

@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import log_in
-from tests.browser.test_pages import rest
+from tests.browser.actions import log_in, rest
 from tests.live import running_console
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ and was told, rightly, to resync, so it never drew them all (a CI failure).
 
 import pytest
 
-from tests.browser.conftest import log_in
+from tests.browser.actions import log_in
 from tests.live import running_console
 
 pytestmark = pytest.mark.browser

@@ -1,12 +1,10 @@
 """Every page in a real browser, in both shapes: live updates, actions, escaping, reconnects."""
 
-import json
 import time
-import urllib.request
 
 import pytest
 
-from tests.browser.conftest import log_in, save_screenshot
+from tests.browser.actions import log_in, raise_alert, rest, save_screenshot
 from tests.live import running_console
 
 pytestmark = pytest.mark.browser
@@ -28,28 +26,6 @@ def console(request):
     }
     with running_console(request.param, extra_env=fast) as console:
         yield console
-
-
-def rest(console, method, path, body=None):
-    request = urllib.request.Request(
-        f"{console.url}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Token {console.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
-
-
-def raise_alert(console, title, **fields):
-    body = {
-        "source": "e2e",
-        "category": "cpu",
-        "severity": "critical",
-        "title": title,
-        "labels": {"run": str(time.time())},
-    }
-    return rest(console, "POST", "/api/v1/alerts/", {**body, **fields})
 
 
 def test_every_page_renders_without_errors_or_foreign_requests(console, open_page):
