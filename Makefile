@@ -7,7 +7,7 @@ PORT ?= 8000
 # SECRET_KEY from the environment, else the one kept in var/secret_key.
 WITH_SECRET = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"
 
-.PHONY: run test vendor-echarts clean
+.PHONY: run test lint format vendor-echarts clean
 
 $(BIN)/.runtime-installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,8 @@ $(BIN)/.runtime-installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(BIN)/.test-installed: $(BIN)/.runtime-installed requirements-test.txt
-	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+$(BIN)/.test-installed: $(BIN)/.runtime-installed requirements-test.txt requirements-lint.txt
+	$(BIN)/python -m pip install --quiet -r requirements-lint.txt
 	touch $@
 
 var/secret_key:
@@ -34,6 +34,18 @@ test: $(BIN)/.test-installed var/secret_key
 	export $(WITH_SECRET) && \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint, format check, types and layers; each fails the run on its own.
+lint: $(BIN)/.test-installed var/secret_key
+	export $(WITH_SECRET) && \
+	$(BIN)/ruff check . && \
+	$(BIN)/ruff format --check . && \
+	$(BIN)/mypy && \
+	$(BIN)/lint-imports
+
+# Rewrite the tree as the linters want it (what can be fixed automatically).
+format: $(BIN)/.test-installed
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
 # Re-vendor ECharts from npm (needs Node.js); the result is committed.
 vendor-echarts:
