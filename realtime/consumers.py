@@ -48,10 +48,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def dispatch(self, message):
         # Channels' own dispatch first closes stale database connections, a
-        # hop into the one shared sync thread, before every message: for every
-        # pushed event on every socket, that queue was the broadcast path's
-        # bottleneck (~190 us a delivery, serialized). These handlers reach the
-        # database only through database_sync_to_async, which does it itself.
+        # hop into its one shared sync thread, before every message. Pushed
+        # events no longer come through here (realtime.fanout hands them to
+        # the Outbox), but connects and client frames do, and these handlers
+        # reach the database only through database_sync_to_async, which closes
+        # stale connections itself: the hop would only delay every frame.
+        # A private API of Channels' (docs/internals.md, channels-dispatch).
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
