@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -18,11 +19,11 @@ SECRET_BYTES = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def hash_key(key):
+def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue_token(user, name=""):
+def issue_token(user: Any, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for ``user`` and return ``(token, key)``.
 
     The key is returned only here; the database keeps its prefix and hash.
@@ -33,7 +34,7 @@ def issue_token(user, name=""):
     return token, key
 
 
-def split_key(key):
+def split_key(key: str) -> str | None:
     """The prefix of a well-formed key, or None."""
     scheme, sep, rest = key.partition("_")
     # The secret part may itself contain "_" (url-safe base64), the prefix too,
@@ -43,7 +44,7 @@ def split_key(key):
     return rest[:PREFIX_LENGTH]
 
 
-def authenticate_key(key):
+def authenticate_key(key: str) -> ApiToken | None:
     """The active token whose key this is, or None; records when it was last used."""
     prefix = split_key(key)
     if prefix is None:
@@ -67,7 +68,7 @@ def authenticate_key(key):
     return token
 
 
-def revoke(token):
+def revoke(token: ApiToken) -> bool:
     """Revoke ``token``; idempotent (the first revocation time is kept)."""
     with transaction.atomic():
         updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
@@ -75,7 +76,7 @@ def revoke(token):
     return bool(updated)
 
 
-def key_from_authorization(header):
+def key_from_authorization(header: str) -> str | None:
     """The key in an ``Authorization: Token <key>`` or ``Bearer <key>`` header, or None."""
     if not header:
         return None
@@ -88,11 +89,11 @@ def key_from_authorization(header):
 FAILED_ATTEMPTS_PER_MINUTE = 30
 
 
-def _failures_key(client_address):
+def _failures_key(client_address: str) -> str:
     return f"token-failures:{client_address}"
 
 
-def too_many_failures(client_address):
+def too_many_failures(client_address: str) -> int:
     """Seconds to wait when this address guessed wrong too often in the last minute, else 0.
 
     Keys are 256-bit and cannot be guessed; the limit keeps a broken or
@@ -101,7 +102,7 @@ def too_many_failures(client_address):
     return 60 if cache.get(_failures_key(client_address), 0) >= FAILED_ATTEMPTS_PER_MINUTE else 0
 
 
-def record_failure(client_address):
+def record_failure(client_address: str) -> None:
     key = _failures_key(client_address)
     cache.add(key, 0, timeout=60)
     try:

@@ -8,7 +8,7 @@ change: what it would have if it had heard every event.
 """
 
 from alerts.models import Alert, AlertEvent
-from alerts.payloads import alert_data, incident_payloads
+from alerts.payloads import AlertDict, IncidentDict, alert_data, incident_payloads
 from alerts.services import is_pushed
 from realtime.envelope import envelope
 
@@ -38,7 +38,7 @@ def changes_since(moment):
         if incident_id is not None and kind.startswith("incident."):
             last_incident_change[incident_id] = (row_id, kind)
     alerts = Alert.objects.in_bulk(list(last_alert_change))
-    changes = [
+    changes: list[tuple[int, str, AlertDict | IncidentDict]] = [
         (last_alert_change[pk][0], "alert", alert_data(alert))
         for pk, alert in alerts.items()
         if is_pushed(alert, last_alert_change[pk][1])

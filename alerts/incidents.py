@@ -4,7 +4,11 @@ Same promises as ``alerts.services``: one transaction, row locks, an event
 log line per change, and a push to ``/ws/alerts`` after commit.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, EventKind, Incident, IncidentStatus
@@ -15,22 +19,37 @@ from realtime.topics import ALERTS
 
 
 class UnknownAlerts(Exception):
-    def __init__(self, missing):
+    def __init__(self, missing: Iterable[int]) -> None:
         super().__init__(f"No alerts with ids {sorted(missing)}.")
         self.missing = sorted(missing)
 
 
-def publish_incident(incident):
+def publish_incident(incident: Incident) -> None:
     payload = incident_payloads([incident.pk])[incident.pk]
     publish_on_commit(ALERTS, "incident", payload)
 
 
-def _record(kind, incident, actor, text="", data=None, alert=None):
+def _record(
+    kind: str,
+    incident: Incident,
+    actor: str,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    alert: Alert | None = None,
+) -> None:
     AlertEvent.objects.create(kind=kind, incident=incident, alert=alert, actor=actor, text=text, data=data or {})
 
 
 @transaction.atomic
-def open_incident(*, title, actor, severity="warning", summary="", commander=None, alert_ids=()):
+def open_incident(
+    *,
+    title: str,
+    actor: str,
+    severity: str = "warning",
+    summary: str = "",
+    commander: Any = None,
+    alert_ids: Iterable[int] = (),
+) -> Incident:
     """Open an incident, optionally with alerts attached from the start."""
     incident = Incident.objects.create(title=title, severity=severity, summary=summary, commander=commander)
     _record(EventKind.INCIDENT_OPENED, incident, actor, text=title, data={"severity": severity})
@@ -40,7 +59,7 @@ def open_incident(*, title, actor, severity="warning", summary="", commander=Non
     return incident
 
 
-def _attach(incident, alert_ids, actor):
+def _attach(incident: Incident, alert_ids: Iterable[int], actor: str) -> None:
     alert_ids = set(alert_ids)
     alerts = list(Alert.objects.select_for_update().filter(pk__in=alert_ids).order_by("pk"))
     missing = alert_ids - {alert.pk for alert in alerts}
@@ -57,7 +76,7 @@ def _attach(incident, alert_ids, actor):
 
 
 @transaction.atomic
-def attach_alerts(incident_id, alert_ids, actor):
+def attach_alerts(incident_id: int, alert_ids: Iterable[int], actor: str) -> Incident:
     """Attach alerts to an incident (idempotent for alerts already attached)."""
     incident = Incident.objects.select_for_update().get(pk=incident_id)
     _attach(incident, alert_ids, actor)
@@ -66,7 +85,7 @@ def attach_alerts(incident_id, alert_ids, actor):
 
 
 @transaction.atomic
-def set_incident_status(incident_id, status, actor):
+def set_incident_status(incident_id: int, status: str, actor: str) -> Incident:
     """Move an incident between open, investigating, mitigated and resolved.
 
     Any move is allowed except to the status it already has and out of
@@ -90,7 +109,7 @@ EDITABLE_FIELDS = ("title", "severity", "summary", "commander")
 
 
 @transaction.atomic
-def edit_incident(incident_id, actor, changes):
+def edit_incident(incident_id: int, actor: str, changes: dict[str, Any]) -> Incident:
     """Change title, severity, summary or commander; ``status`` goes through set_incident_status."""
     if "status" in changes:
         set_incident_status(incident_id, changes["status"], actor)
@@ -109,7 +128,7 @@ def edit_incident(incident_id, actor, changes):
 
 
 @transaction.atomic
-def add_note(incident_id, text, actor):
+def add_note(incident_id: int, text: str, actor: str) -> AlertEvent | None:
     """Append a note to the incident's timeline; returns the event."""
     incident = Incident.objects.select_for_update().get(pk=incident_id)
     _record(EventKind.INCIDENT_NOTE, incident, actor, text=text)
@@ -117,6 +136,6 @@ def add_note(incident_id, text, actor):
     return incident.events.order_by("-at", "-id").first()
 
 
-def timeline(incident_id):
+def timeline(incident_id: int) -> QuerySet[AlertEvent]:
     """The incident's events, oldest first, including those of its attached alerts."""
     return AlertEvent.objects.filter(incident_id=incident_id).order_by("at", "id")

@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts.models import Delivery, NotificationChannel
+from alerts.payloads import AlertDict
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def sign(secret, body):
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def queue_for(alert_payload, event_kind):
+def queue_for(alert_payload: AlertDict, event_kind: str) -> list[Delivery]:
     """Queue a delivery of this alert change to every enabled channel whose routing matches.
 
     Call inside the transaction that made the change. Silenced alerts notify nobody.
@@ -134,7 +135,7 @@ def deliver_notifications(now=None):
     now = now or timezone.now()
     with transaction.atomic():
         claimed = list(_claim(now))
-    outcomes = {}
+    outcomes: dict[str, int] = {}
     for delivery in claimed:
         status = _attempt(delivery, now)
         outcomes[status] = outcomes.get(status, 0) + 1

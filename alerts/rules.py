@@ -52,8 +52,8 @@ class SeriesIndex:
     """Series by metric and by (metric, tag, value), so matching a rule costs its matches, not all series."""
 
     def __init__(self, series):
-        self.by_metric = {}
-        self.by_tag = {}
+        self.by_metric: dict[str, list[Series]] = {}
+        self.by_tag: dict[tuple[str, str, str], list[Series]] = {}
         for item in series:
             self.by_metric.setdefault(item.name, []).append(item)
             for key, value in item.tags.items():

@@ -8,12 +8,15 @@ models directly. Incidents live in ``alerts.incidents``.
 
 import hashlib
 import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from alerts.models import Alert, AlertEvent, AlertStatus, EventKind, Severity, Silence
+from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, EventKind, Severity, Silence
 from alerts.payloads import alert_data
 from realtime.publish import publish, publish_on_commit
 from realtime.topics import ALERTS
@@ -24,18 +27,18 @@ SYSTEM_ACTOR = "system"
 class IllegalTransition(Exception):
     """A state change the life cycle does not allow; the API answers 409."""
 
-    def __init__(self, message, current_status):
+    def __init__(self, message: str, current_status: str) -> None:
         super().__init__(message)
         self.current_status = current_status
 
 
-def actor_name(user):
+def actor_name(user: Any) -> str:
     if user is None or not getattr(user, "is_authenticated", False):
         return SYSTEM_ACTOR
-    return user.get_username()
+    return str(user.get_username())
 
 
-def fingerprint_for(source, category, labels):
+def fingerprint_for(source: str, category: str, labels: Mapping[str, str] | None) -> str:
     """The identity of an alert when the sender gives none: source, category and labels."""
     canonical = json.dumps([source, category, sorted((labels or {}).items())], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -49,12 +52,12 @@ NOTIFIED_KINDS = {
 }
 
 
-def is_pushed(alert, last_kind):
+def is_pushed(alert: Alert, last_kind: str) -> bool:
     """Whether sockets hear of ``alert`` after a change of ``last_kind``: a silenced alert stays quiet while firing."""
     return not (alert.silenced and alert.status == AlertStatus.FIRING and last_kind != EventKind.ALERT_SILENCED)
 
 
-def publish_alert(alert, kind):
+def publish_alert(alert: Alert, kind: str) -> None:
     """Push ``alert`` to ``/ws/alerts`` once the current transaction commits, and queue its notifications.
 
     A silenced alert is stored but never pushed as firing nor notified: its
@@ -71,27 +74,27 @@ def publish_alert(alert, kind):
     publish_on_commit(ALERTS, "alert", payload)
 
 
-def _record(kind, alert, actor, text="", data=None):
+def _record(kind: str, alert: Alert, actor: str, text: str = "", data: dict[str, Any] | None = None) -> None:
     AlertEvent.objects.create(
         kind=kind, alert=alert, incident_id=alert.incident_id, actor=actor, text=text, data=data or {}
     )
 
 
-def _active_silences(at):
+def _active_silences(at: datetime) -> list[dict[str, str]]:
     active = Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by()  # any order will do
     return list(active.values_list("matchers", flat=True))
 
 
-def _silenced_by(matchers_list, labels):
+def _silenced_by(matchers_list: list[dict[str, str]], labels: Mapping[str, str]) -> bool:
     return any(all(labels.get(key) == value for key, value in matchers.items()) for matchers in matchers_list)
 
 
-def is_silenced(labels, at=None):
+def is_silenced(labels: Mapping[str, str], at: datetime | None = None) -> bool:
     """True when an active silence's matchers are all present, exactly, in ``labels``."""
     return _silenced_by(_active_silences(at or timezone.now()), labels)
 
 
-def apply_silences(now=None):
+def apply_silences(now: datetime | None = None) -> dict[str, int]:
     """The periodic job that keeps ``silenced`` true to the silences in force.
 
     A new silence quiets unresolved alerts it matches; when a silence ends (or
@@ -120,19 +123,19 @@ def apply_silences(now=None):
 
 def raise_alert(
     *,
-    source,
-    title,
-    category="custom",
-    severity=Severity.WARNING,
-    message="",
-    value=None,
-    threshold=None,
-    labels=None,
-    fingerprint=None,
-    starts_at=None,
-    rule=None,
-    actor=SYSTEM_ACTOR,
-):
+    source: str,
+    title: str,
+    category: str = "custom",
+    severity: str = Severity.WARNING,
+    message: str = "",
+    value: float | None = None,
+    threshold: float | None = None,
+    labels: Mapping[str, str] | None = None,
+    fingerprint: str | None = None,
+    starts_at: datetime | None = None,
+    rule: AlertRule | None = None,
+    actor: str = SYSTEM_ACTOR,
+) -> tuple[Alert, bool]:
     """Record that something is wrong; returns ``(alert, created)``.
 
     If an unresolved alert has the same fingerprint (given, or derived from
@@ -143,7 +146,7 @@ def raise_alert(
     """
     labels = dict(labels or {})
     fingerprint = fingerprint or fingerprint_for(source, category, labels)
-    fields = {
+    fields: dict[str, Any] = {
         "source": source,
         "category": category,
         "severity": severity,
@@ -163,7 +166,9 @@ def raise_alert(
     raise RuntimeError(f"Could not raise or update the alert with fingerprint {fingerprint}")
 
 
-def _raise_or_update(fingerprint, fields, starts_at, actor):
+def _raise_or_update(
+    fingerprint: str, fields: dict[str, Any], starts_at: datetime | None, actor: str
+) -> tuple[Alert, bool]:
     now = timezone.now()
     unresolved = Alert.objects.select_for_update().exclude(status=AlertStatus.RESOLVED)
     try:
@@ -202,12 +207,12 @@ def _raise_or_update(fingerprint, fields, starts_at, actor):
     return alert, True
 
 
-def _locked(alert_id):
+def _locked(alert_id: int) -> Alert:
     return Alert.objects.select_for_update().get(pk=alert_id)
 
 
 @transaction.atomic
-def acknowledge(alert_id, actor):
+def acknowledge(alert_id: int, actor: str) -> Alert:
     """firing → acknowledged. Anything else is an IllegalTransition (409)."""
     alert = _locked(alert_id)
     if alert.status != AlertStatus.FIRING:
@@ -223,7 +228,7 @@ def acknowledge(alert_id, actor):
 
 
 @transaction.atomic
-def resolve(alert_id, actor, resolution=""):
+def resolve(alert_id: int, actor: str, resolution: str = "") -> Alert:
     """firing or acknowledged → resolved; resolving twice is an IllegalTransition (409).
 
     The row lock makes concurrent resolves queue: exactly one succeeds and
@@ -246,7 +251,7 @@ EDITABLE_FIELDS = ("title", "message", "severity", "category", "labels", "value"
 
 
 @transaction.atomic
-def edit_alert(alert_id, actor, changes):
+def edit_alert(alert_id: int, actor: str, changes: dict[str, Any]) -> Alert:
     """Change descriptive fields and, through the life-cycle rules, ``status``.
 
     ``changes`` may hold any of EDITABLE_FIELDS plus ``status`` and
@@ -274,14 +279,14 @@ def edit_alert(alert_id, actor, changes):
 
 
 @transaction.atomic
-def delete_alert(alert_id, actor):
+def delete_alert(alert_id: int, actor: str) -> None:
     """Delete an alert; its history stays in the event log."""
     alert = _locked(alert_id)
     _record(EventKind.ALERT_DELETED, alert, actor, text=alert.title, data={"fingerprint": alert.fingerprint})
     alert.delete()
 
 
-def alert_summary():
+def alert_summary() -> dict[str, dict[str, int]]:
     """Counts of alerts by status and by severity (unresolved only), from one aggregate query.
 
     One GROUP BY over (status, severity) gives at most nine rows, read from the
@@ -297,7 +302,7 @@ def alert_summary():
     return {"by_status": by_status, "by_severity": by_severity}
 
 
-def broadcast_alert_summary():
+def broadcast_alert_summary() -> dict[str, dict[str, int]]:
     """The periodic ``alert_summary`` push (contract, section 4); returns what it pushed.
 
     Read-only, so safe to run from any number of schedulers at once.

@@ -60,7 +60,7 @@ def load(series_count, days, end):
     rng = random.Random(4)
     levels = [50.0] * series_count
     total = series_count
-    rows = []
+    rows: list[tuple[int, object, float]] = []
 
     def flush():
         copy_sql = "COPY metrics_sample (series_id, ts, value) FROM STDIN (FORMAT BINARY)"

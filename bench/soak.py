@@ -53,7 +53,7 @@ def drift(samples):
 
 def sample_rss(processes, seconds, every, log):
     """Per process, ``(elapsed seconds, RSS bytes)`` every ``every`` s for ``seconds``, printed as they come."""
-    samples = [[] for _ in processes]
+    samples: list[list[tuple[float, int]]] = [[] for _ in processes]
     started = time.monotonic()
     while (elapsed := time.monotonic() - started) < seconds:
         sizes = [process.memory_info().rss for process in processes]

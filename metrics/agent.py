@@ -59,7 +59,7 @@ class Agent:
         self.tags = tags
         self.interval = interval
         self.timeout = timeout
-        self.buffer = collections.deque(maxlen=buffer_limit)
+        self.buffer: collections.deque[dict[str, object]] = collections.deque(maxlen=buffer_limit)
         self.failures = 0
         self.next_attempt = 0.0
         self.stats = collections.Counter(collected=0, delivered=0, rejected=0, overflowed=0)
@@ -67,7 +67,7 @@ class Agent:
 
     def collect(self):
         points = snapshot(self.tags)
-        overflow = max(0, len(self.buffer) + len(points) - self.buffer.maxlen)
+        overflow = max(0, len(self.buffer) + len(points) - (self.buffer.maxlen or 0))
         self.stats["overflowed"] += overflow
         self.buffer.extend(points)
         self.stats["collected"] += len(points)

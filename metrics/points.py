@@ -7,8 +7,9 @@ index and field of the point it belongs to.
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 MAX_POINTS = 10_000
 MAX_TAGS = 32
@@ -25,13 +26,19 @@ class Point(NamedTuple):
 
     name: str
     tags_key: str
-    tags: dict
+    tags: dict[str, str]
     ts: datetime
     value: float
 
 
+class PointError(TypedDict):
+    index: int
+    field: str
+    message: str
+
+
 class InvalidPoints(Exception):
-    def __init__(self, errors, total):
+    def __init__(self, errors: list[PointError], total: int) -> None:
         super().__init__(
             f"{len({error['index'] for error in errors})} of {total} points are invalid; nothing was stored."
         )
@@ -42,11 +49,11 @@ class InvalidBody(Exception):
     pass
 
 
-def tags_key(tags):
+def tags_key(tags: Mapping[str, str]) -> str:
     return ",".join(f"{key}={tags[key]}" for key in sorted(tags))
 
 
-def parse_timestamp(raw, now):
+def parse_timestamp(raw: object, now: datetime) -> datetime:
     """A datetime from ISO-8601 text or epoch seconds; None (absent) means now."""
     if raw is None:
         return now
@@ -79,11 +86,11 @@ def parse_timestamp(raw, now):
     return ts
 
 
-def _ignore(field, message):
+def _ignore(field: str, message: str) -> None:
     """A report that discards: the fast path only needs to know whether tags are valid."""
 
 
-def _check_tags(tags, report):
+def _check_tags(tags: object, report: Callable[[str, str], None]) -> dict[str, str] | None:
     if tags is None:
         return {}
     if not isinstance(tags, dict):
@@ -105,11 +112,11 @@ def _check_tags(tags, report):
     return tags
 
 
-def _point_errors(index, raw, now):
+def _point_errors(index: int, raw: Any, now: datetime) -> list[PointError]:
     """Every problem with one point, as (index, field, message) dicts; [] when it is valid."""
-    errors = []
+    errors: list[PointError] = []
 
-    def report(field, message):
+    def report(field: str, message: str) -> None:
         errors.append({"index": index, "field": field, "message": message})
 
     if not isinstance(raw, dict):
@@ -139,7 +146,7 @@ def _point_errors(index, raw, now):
     return errors
 
 
-def parse_points(body, now=None):
+def parse_points(body: Any, now: datetime | None = None) -> list[Point]:
     """The points of an ingest body, all valid, or InvalidBody / InvalidPoints listing every problem.
 
     The common case (every point valid, few distinct names and tag sets)
@@ -156,10 +163,11 @@ def parse_points(body, now=None):
         raise InvalidBody(f"At most {MAX_POINTS} points per request; this one has {len(raw_points)}.")
     latest = now + FUTURE_TOLERANCE
     from_iso, from_epoch = datetime.fromisoformat, datetime.fromtimestamp
-    points, errors = [], []
-    valid_names = set()
+    points: list[Point] = []
+    errors: list[PointError] = []
+    valid_names: set[str] = set()
     # Tag sets seen valid, by their items in the order given: (tags_key, tags).
-    valid_tags = {(): ("", {})}
+    valid_tags: dict[tuple[tuple[str, str], ...], tuple[str, dict[str, str]]] = {(): ("", {})}
     for index, raw in enumerate(raw_points):
         try:
             name, value = raw["name"], raw["value"]  # TypeError when raw is not an object
@@ -175,7 +183,7 @@ def parse_points(body, now=None):
                 value = float(value)
             if not -math.inf < value < math.inf:
                 raise ValueError
-            raw_ts = raw.get("timestamp")
+            raw_ts: Any = raw.get("timestamp")
             kind = type(raw_ts)
             if kind is str:
                 ts = from_iso(raw_ts)
@@ -189,7 +197,7 @@ def parse_points(body, now=None):
                 raise ValueError
             if not EARLIEST <= ts <= latest:
                 raise ValueError
-            tags = raw.get("tags")
+            tags: Any = raw.get("tags")
             items = () if tags is None else tuple(tags.items())  # TypeError/AttributeError: not an object
             known = valid_tags.get(items)
             if known is None:

@@ -11,8 +11,10 @@ SQLite (the embedded shape) aggregates the same rows in Python.
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -25,29 +27,47 @@ DEFAULT_POINTS = 1_000
 ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)  # buckets align to whole steps since this instant
 
 
+class SeriesPoints(TypedDict):
+    name: str
+    tags: dict[str, str]
+    points: list[list[Any]]  # [epoch seconds, value]
+
+
+# (count, total, minimum, maximum, last) of one bucket
+BucketParts = tuple[int, float, float, float, float]
+
+
 class InvalidQuery(ValueError):
-    def __init__(self, field, message):
+    def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
 
 
-def default_step(start, end):
+def default_step(start: datetime, end: datetime) -> int:
     return max(1, math.ceil((end - start).total_seconds() / DEFAULT_POINTS))
 
 
-def with_tags(series, tags):
+def with_tags(series: Iterable[Series], tags: Mapping[str, str]) -> list[Series]:
     """The series carrying every given tag exactly (JSON containment, done portably in Python)."""
     if not tags:
         return list(series)
     return [item for item in series if all(item.tags.get(key) == value for key, value in tags.items())]
 
 
-def matching_series(name, tags):
+def matching_series(name: str, tags: Mapping[str, str]) -> list[Series]:
     return with_tags(Series.objects.filter(name=name).order_by("tags_key"), tags)
 
 
-def query_series(*, name, tags=None, start, end, step=None, agg="avg"):
+def query_series(
+    *,
+    name: str,
+    tags: Mapping[str, str] | None = None,
+    start: datetime,
+    end: datetime,
+    step: int | None = None,
+    agg: str = "avg",
+) -> list[SeriesPoints]:
     """``[{"name", "tags", "points": [[epoch_seconds, value], ...]}]`` for every matching series.
 
     ``start`` is inclusive and ``end`` exclusive; points are bucket starts.
@@ -75,7 +95,7 @@ def query_series(*, name, tags=None, start, end, step=None, agg="avg"):
     return [{"name": item.name, "tags": item.tags, "points": points.get(item.pk, [])} for item in series]
 
 
-def _pick(agg, parts):
+def _pick(agg: str, parts: BucketParts) -> float | None:
     count, total, minimum, maximum, last = parts
     return {
         "avg": total / count if count else None,
@@ -161,7 +181,7 @@ FROM parts GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
-def buckets_sql(agg, step):
+def buckets_sql(agg: str, step: int) -> str:
     """The one statement that answers ``agg`` on Postgres: ``(series_id, epoch seconds, value)`` rows."""
     columns, rollup_columns, merged = AGGREGATE_SQL[agg]
     if step < PROBE_FROM_STEP:
@@ -174,7 +194,7 @@ def buckets_sql(agg, step):
     return BUCKETS_SQL.format(raw=raw, rollup_columns=rollup_columns, merged=merged)
 
 
-def _points_sql(ids, start, end, step, agg):
+def _points_sql(ids: list[int], start: datetime, end: datetime, step: int, agg: str) -> dict[int, list[list[Any]]]:
     # The planner cannot tell how many buckets there are and assumes one per
     # sample, so a week of several series (or "last", which it then thinks
     # probes the index once per sample) looks expensive enough to JIT-compile:
@@ -186,24 +206,42 @@ def _points_sql(ids, start, end, step, agg):
     with transaction.atomic() if jit_off else nullcontext(), connection.cursor() as cursor:
         if jit_off:
             cursor.execute("SET LOCAL jit = off")
+        params: dict[str, Any] = {
+            "step": timedelta(seconds=step),
+            "origin": ORIGIN,
+            "ids": ids,
+            "start": start,
+            "end": end,
+        }
         cursor.execute(
             buckets_sql(agg, step),
-            {"step": timedelta(seconds=step), "origin": ORIGIN, "ids": ids, "start": start, "end": end},
+            params,
         )
-        points = defaultdict(list)
+        points: defaultdict[int, list[list[Any]]] = defaultdict(list)
         for series_id, at, value in cursor.fetchall():
             points[series_id].append([at, value])
     return points
 
 
-def _bucket_of(ts, step):
+def _bucket_of(ts: datetime, step: int) -> int:
     return int(ORIGIN.timestamp() + ((ts - ORIGIN).total_seconds() // step) * step)
 
 
-def _buckets_python(ids, start, end, step):
-    acc = defaultdict(dict)
+def _buckets_python(
+    ids: list[int], start: datetime, end: datetime, step: int
+) -> dict[int, list[tuple[int, BucketParts]]]:
+    acc: defaultdict[int, dict[int, list[Any]]] = defaultdict(dict)
 
-    def add(series_id, bucket, count, total, minimum, maximum, last_at, last):
+    def add(
+        series_id: int,
+        bucket: int,
+        count: int,
+        total: float,
+        minimum: float,
+        maximum: float,
+        last_at: datetime,
+        last: float,
+    ) -> None:
         parts = acc[series_id].get(bucket)
         if parts is None:
             acc[series_id][bucket] = [count, total, minimum, maximum, last_at, last]
@@ -229,11 +267,11 @@ def _buckets_python(ids, start, end, step):
     }
 
 
-def recent_series(metrics, tags, minutes):
+def recent_series(metrics: Iterable[str], tags: Mapping[str, str], minutes: int) -> list[SeriesPoints]:
     """The last ``minutes`` of each of ``metrics``, as ``query_series`` gives them (``request_data``)."""
     end = timezone.now()
     start = end - timedelta(minutes=minutes)
-    series = []
+    series: list[SeriesPoints] = []
     for name in metrics:
         series.extend(query_series(name=name, tags=tags, start=start, end=end))
     return series

@@ -6,8 +6,7 @@ continues next time. Query answers for the covered ranges stay the same at
 one-minute resolution and coarser.
 """
 
-from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -38,14 +37,18 @@ def _minute(ts):
 
 
 def _roll_up_in_python(start, end):
-    parts = defaultdict(lambda: [0, 0.0, None, None, None])
+    # (series id, minute) -> [count, total, minimum, maximum, last]
+    parts: dict[tuple[int, datetime], list[float]] = {}
     rows = Sample.objects.filter(ts__gte=start, ts__lt=end).order_by("ts").values_list("series_id", "ts", "value")
     for series_id, ts, value in rows.iterator():
-        entry = parts[(series_id, _minute(ts))]
+        entry = parts.get((series_id, _minute(ts)))
+        if entry is None:
+            parts[(series_id, _minute(ts))] = [1, value, value, value, value]
+            continue
         entry[0] += 1
         entry[1] += value
-        entry[2] = value if entry[2] is None else min(entry[2], value)
-        entry[3] = value if entry[3] is None else max(entry[3], value)
+        entry[2] = min(entry[2], value)
+        entry[3] = max(entry[3], value)
         entry[4] = value
     for (series_id, bucket), (count, total, minimum, maximum, last) in parts.items():
         rollup = Rollup.objects.select_for_update().filter(series_id=series_id, bucket=bucket).first()
@@ -53,14 +56,14 @@ def _roll_up_in_python(start, end):
             Rollup.objects.create(
                 series_id=series_id,
                 bucket=bucket,
-                count=count,
+                count=int(count),
                 total=total,
                 minimum=minimum,
                 maximum=maximum,
                 last=last,
             )
             continue
-        rollup.count += count
+        rollup.count += int(count)
         rollup.total += total
         rollup.minimum = min(rollup.minimum, minimum)
         rollup.maximum = max(rollup.maximum, maximum)

@@ -4,12 +4,17 @@
 collector both use it. It commits before it returns.
 """
 
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TypedDict
+
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from metrics.models import IngestCounter, Sample, Series
+from metrics.points import Point
 from metrics.query import with_tags
 from realtime.publish import publish
 from realtime.topics import METRICS
@@ -19,10 +24,20 @@ SAMPLE_TYPES = ["int8", "timestamptz", "float8"]
 LAST_BROADCAST_KEY = "metrics:last-broadcast"
 
 
-def _series_ids(points):
+SampleRow = tuple[int, datetime, float]  # (series id, ts, value)
+
+
+class LatestValue(TypedDict):
+    name: str
+    tags: dict[str, str]
+    value: float | None
+    timestamp: str | None
+
+
+def _series_ids(points: Iterable[Point]) -> dict[tuple[str, str], int]:
     """Ids of the series the points belong to, creating the missing ones."""
     wanted = {(point.name, point.tags_key): point.tags for point in points}
-    ids = {}
+    ids: dict[tuple[str, str], int] = {}
     names = {name for name, _ in wanted}
     keys = {key for _, key in wanted}
     for row in Series.objects.filter(name__in=names, tags_key__in=keys).values_list("name", "tags_key", "id"):
@@ -39,7 +54,7 @@ def _series_ids(points):
     return ids
 
 
-def _write_samples(rows):
+def _write_samples(rows: list[SampleRow]) -> None:
     if connection.vendor == "postgresql":
         # Binary COPY is the bulk path: one round trip for the whole batch,
         # rows encoded by psycopg's C code, and no text for the server to parse.
@@ -53,7 +68,7 @@ def _write_samples(rows):
         Sample.objects.bulk_create([Sample(series_id=s, ts=t, value=v) for s, t, v in rows], batch_size=500)
 
 
-def _update_latest(latest):
+def _update_latest(latest: dict[int, tuple[datetime, float]]) -> None:
     """Move each series' last value forward (never backward: late points don't win)."""
     if connection.vendor == "postgresql" and latest:
         ids = sorted(latest)
@@ -75,14 +90,14 @@ def _update_latest(latest):
         Series.objects.filter(pk=series_id).exclude(last_at__gt=ts).update(last_at=ts, last_value=value)
 
 
-def _count(points):
+def _count(points: int) -> None:
     updated = IngestCounter.objects.filter(pk=1).update(points=F("points") + points)
     if not updated:
         IngestCounter.objects.get_or_create(pk=1, defaults={"points": 0})
         IngestCounter.objects.filter(pk=1).update(points=F("points") + points)
 
 
-def ingest_points(points):
+def ingest_points(points: Sequence[Point]) -> int:
     """Store valid points in one transaction, committed when this returns; returns how many.
 
     ``points`` are ``metrics.points.Point`` tuples, as ``parse_points`` and
@@ -95,7 +110,7 @@ def ingest_points(points):
         ids = _series_ids(points)
         rows = [(ids[(name, key)], ts, value) for name, key, _, ts, value in points]
         _write_samples(rows)
-        latest = {}
+        latest: dict[int, tuple[datetime, float]] = {}
         for series_id, ts, value in rows:
             if series_id not in latest or latest[series_id][0] <= ts:
                 latest[series_id] = (ts, value)
@@ -106,7 +121,7 @@ def ingest_points(points):
     return len(rows)
 
 
-def latest_payload(series):
+def latest_payload(series: Series) -> LatestValue:
     return {
         "name": series.name,
         "tags": series.tags,
@@ -115,14 +130,14 @@ def latest_payload(series):
     }
 
 
-def _push_latest(queryset):
+def _push_latest(queryset: QuerySet[Series]) -> list[LatestValue]:
     series = [latest_payload(item) for item in queryset.order_by("name", "tags_key")[:PUSH_SERIES_LIMIT]]
     if series:
         publish(METRICS, "metrics", {"series": series})
     return series
 
 
-def broadcast_latest():
+def broadcast_latest() -> list[LatestValue]:
     """The periodic ``metrics`` push: latest values of series that changed since the last one."""
     now = timezone.now()
     since = cache.get(LAST_BROADCAST_KEY)
@@ -133,15 +148,15 @@ def broadcast_latest():
     return _push_latest(queryset)
 
 
-def metrics_stats():
+def metrics_stats() -> dict[str, int]:
     """Series stored and points accepted so far, without counting the samples table."""
     counter = IngestCounter.objects.filter(pk=1).values_list("points", flat=True).first()
     return {"series": Series.objects.count(), "points_ingested": counter or 0}
 
 
-def latest_values(*, name=None, tags=None):
+def latest_values(*, name: str | None = None, tags: Mapping[str, str] | None = None) -> list[Series]:
     """Series with their last value, optionally narrowed by name and exact tags."""
     queryset = Series.objects.filter(last_at__isnull=False)
     if name:
         queryset = queryset.filter(name=name)
-    return with_tags(queryset.order_by("name", "tags_key"), tags)
+    return with_tags(queryset.order_by("name", "tags_key"), tags or {})

@@ -47,7 +47,7 @@ def _delta(key, delta=1, *args, **kwargs):
     return delta
 
 
-_clients = {}
+_clients: dict[tuple[tuple[str, ...], str], "KeptRedisCacheClient"] = {}
 _clients_lock = threading.Lock()
 
 
@@ -65,10 +65,10 @@ class KeptRedisCacheClient(RedisCacheClient):
         self._clients_by_pool = {}
 
     def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # private: docs/internals.md
         client = self._clients_by_pool.get(pool)
         if client is None:
-            client = self._clients_by_pool[pool] = self._client(connection_pool=pool)
+            client = self._clients_by_pool[pool] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
 
@@ -79,10 +79,10 @@ class OutageTolerantRedisCache(RedisCache):
         # request and each WebSocket handshake built its own client and
         # connection pool: a TCP connect and handshake with Redis per request.
         # One client per process, whose pool is thread-safe, serves them all.
-        key = (tuple(self._servers), repr(sorted(self._options.items())))
+        key = (tuple(self._servers), repr(sorted(self._options.items())))  # type: ignore[attr-defined]
         with _clients_lock:
             if key not in _clients:
-                _clients[key] = KeptRedisCacheClient(self._servers, **self._options)
+                _clients[key] = KeptRedisCacheClient(self._servers, **self._options)  # type: ignore[attr-defined]
             return _clients[key]
 
     get = _missing_on_outage(_default)(RedisCache.get)

@@ -24,6 +24,7 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
             return None
         logger.error("Database unavailable for %s %s: %s", request.method, request.path, exception)
         message = "The database is unavailable; try again shortly."
+        response: HttpResponse
         if request.path.startswith("/api/"):
             response = JsonResponse({"detail": message}, status=503)
         else:

@@ -67,11 +67,11 @@ class ThreadedASGIHandler(ASGIHandler):
         # BaseHandler.get_response is the WSGI path: the chain, then the view
         # (an async view, such as /healthz, is run on the loop by Django).
         response = self.get_response(request)
-        if response.streaming and not response.is_async:
+        if response.streaming and not response.is_async:  # type: ignore[attr-defined]  # streaming: has it
             # A synchronous stream (WhiteNoise's files) is read whole by
             # Django's ASGI handler in a crossing of its own, with a warning
             # per process (evansd/whitenoise#531); read here, in this one.
-            response.streaming_content = _replayed(list(response.streaming_content))
+            response.streaming_content = _replayed(list(response.streaming_content))  # type: ignore[attr-defined]
         return response
 
 
@@ -115,5 +115,5 @@ def on_kept_threads(django_application, pool=None):
             else:
                 pool.discard(executor)
 
-    application.pool = pool
+    application.pool = pool  # type: ignore[attr-defined]  # for tests and the load bench to read
     return application

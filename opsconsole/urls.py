@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -10,7 +10,7 @@ from opsconsole.health import healthz
 handler404 = "opsconsole.api.page_not_found"
 handler500 = "opsconsole.api.server_error"
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("alerts.api.urls")),
     path("", include("metrics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -6,6 +6,7 @@ without ``Origin`` is a script: it must bring a token, because a cookie alone
 proves nothing about who is driving it.
 """
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from channels.auth import get_user
@@ -13,13 +14,15 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import validate_host
 
 from accounts.tokens import authenticate_key, key_from_authorization, record_failure, too_many_failures
+from realtime.transport import ASGIApp
 
 
-def origin_allowed(origin):
+def origin_allowed(origin: bytes | str) -> bool:
     """True when ``origin`` (bytes or str from the header) names an allowed host."""
     if isinstance(origin, bytes):
         origin = origin.decode("latin-1")
@@ -37,15 +40,16 @@ def origin_allowed(origin):
     return validate_host(hostname, settings.ALLOWED_HOSTS)
 
 
-@database_sync_to_async
-def _user_for_key(key, client_address):
+@database_sync_to_async  # type: ignore[untyped-decorator]  # channels ships no types
+def _user_for_key(key: str | None, client_address: str) -> AbstractBaseUser | None:
     if too_many_failures(client_address):
         return None
     token = authenticate_key(key) if key else None
     if token is None:
         record_failure(client_address)
         return None
-    return token.user
+    user: AbstractBaseUser = token.user
+    return user
 
 
 class CredentialsMiddleware:
@@ -55,17 +59,18 @@ class CredentialsMiddleware:
     ``AUTHENTICATION_FAILED`` message.
     """
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         headers = dict(scope.get("headers", ()))
         origin = headers.get(b"origin")
         if origin is not None and not origin_allowed(origin):
             return await WebsocketDenier()(scope, receive, send)
         scope = dict(scope)
         authorization = headers.get(b"authorization")
-        user, failure = AnonymousUser(), None
+        user: Any = AnonymousUser()
+        failure: str | None = None
         if authorization is not None:
             key = key_from_authorization(authorization.decode("latin-1"))
             client_address = (scope.get("client") or ("", 0))[0]
@@ -85,6 +90,7 @@ class CredentialsMiddleware:
         return await self.app(scope, receive, send)
 
 
-def websocket_auth(app):
+def websocket_auth(app: ASGIApp) -> ASGIApp:
     """Cookie and session parsing (from Channels), then our credential rules."""
-    return SessionMiddlewareStack(CredentialsMiddleware(app))
+    stack: ASGIApp = SessionMiddlewareStack(CredentialsMiddleware(app))
+    return stack

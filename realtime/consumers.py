@@ -6,6 +6,8 @@ socket wants, ``delivery`` paces what it gets; this module only wires them.
 
 import logging
 import uuid
+from collections.abc import Awaitable
+from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -13,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from realtime import fanout, layer_watch, protocol, stats
 from realtime.delivery import Outbox, RateLimiter, TooFarBehind
-from realtime.envelope import envelope, utc_now_iso
+from realtime.envelope import Envelope, envelope, utc_now_iso
 from realtime.frames import Frame
 from realtime.history import recent_history
 from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
@@ -26,16 +28,16 @@ CLOSE_GRACE_SECONDS = 10  # how long a dropped peer has to read its resync_requi
 LAYER_LOST = "The console's message broker does not answer; reconnect in a few seconds and resume."
 
 
-class StreamConsumer(AsyncWebsocketConsumer):
+class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no types
     """One socket on one topic: authenticate, then serve the protocol and push the topic's events."""
 
-    topic = None
+    topic: str  # set by each endpoint's subclass
     # No channel of its own: events come through the process's one
     # subscription per topic (realtime.fanout), not a subscription per socket.
     channel_layer_alias = None
-    flow = None  # the send-buffer watch (realtime.transport), once the socket is let in
+    flow: WriteFlow | None = None  # the send-buffer watch (realtime.transport), once the socket is let in
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # Redis can fail under any handler after the handshake was accepted
         # (joining the topic, reading a seq, a resume): answer the client in
         # the protocol rather than with a bare 1011 from the server.
@@ -46,7 +48,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await send({"type": "websocket.send", "text": protocol.encode(self._layer_lost_frame())})
             await send({"type": "websocket.close", "code": protocol.CLOSE_SERVICE_UNAVAILABLE})
 
-    async def dispatch(self, message):
+    async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first closes stale database connections, a
         # hop into its one shared sync thread, before every message. Pushed
         # events no longer come through here (realtime.fanout hands them to
@@ -59,18 +61,18 @@ class StreamConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
-    def _layer_lost_frame(self):
+    def _layer_lost_frame(self) -> Envelope:
         return protocol.error_frame(
             protocol.SERVICE_UNAVAILABLE, LAYER_LOST, retry_after=layer_watch.RECONNECT_AFTER_MS
         )
 
-    async def layer_lost(self):
+    async def layer_lost(self) -> None:
         """The watcher found Redis gone: tell the client, and close so it reconnects and resumes."""
         self.outbox.close()
         await self.send_frame(self._layer_lost_frame())
         await self.close(code=protocol.CLOSE_SERVICE_UNAVAILABLE)
 
-    async def connect(self):
+    async def connect(self) -> None:
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -107,7 +109,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         )
         await self.outbox.release(covered_through=None)
 
-    async def disconnect(self, code):
+    async def disconnect(self, code: int) -> None:
         if getattr(self, "joined", False):
             self.outbox.close()
             layer_watch.unwatch(self)
@@ -118,7 +120,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             except BUFFER_ERRORS as error:  # the layer is down and is reset when that is noticed
                 logger.info("Could not leave %s: %s", self.topic, error)
 
-    async def receive(self, text_data=None, bytes_data=None):
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         stats.count("messages_in")
         if not hasattr(self, "limiter"):
             return  # refused at connect; the close is on its way
@@ -139,27 +141,27 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         await getattr(self, f"on_{message.type}")(message.data)
 
-    async def on_ping(self, data):
+    async def on_ping(self, data: dict[str, Any]) -> None:
         await self.send_frame(envelope("pong"))
 
-    async def on_subscribe(self, data):
+    async def on_subscribe(self, data: dict[str, Any]) -> None:
         self.subscription.subscribe(data.get("events"), data.get("filters"))
         await self.send_frame(envelope("subscription", self.subscription.describe()))
 
-    async def on_unsubscribe(self, data):
+    async def on_unsubscribe(self, data: dict[str, Any]) -> None:
         self.subscription.unsubscribe(data["events"])
         await self.send_frame(envelope("unsubscription", {"removed": data["events"], **self.subscription.describe()}))
 
-    async def on_set_interval(self, data):
+    async def on_set_interval(self, data: dict[str, Any]) -> None:
         await self.outbox.flush()
         self.outbox.interval = data["ms"] / 1000
         await self.send_frame(envelope("ack", {"action": "set_interval", "ms": data["ms"]}))
 
-    async def on_request_data(self, data):
+    async def on_request_data(self, data: dict[str, Any]) -> None:
         series = await database_sync_to_async(recent_history)(data["metrics"], data["tags"], data["history_minutes"])
         await self.send_frame(envelope("data", {"series": series, "history_minutes": data["history_minutes"]}))
 
-    async def on_resume(self, data):
+    async def on_resume(self, data: dict[str, Any]) -> None:
         since = data["since"]
         # Events already queued, and those the timer would send while the
         # buffer is read, wait behind the replay; the outbox then drops the
@@ -199,7 +201,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         finally:
             await self.outbox.release(covered_through=covered)
 
-    def offer_event(self, event):
+    def offer_event(self, event: Envelope) -> Awaitable[None] | None:
         """Take a published event (from realtime.fanout); returns the sending to await when some is due now.
 
         Synchronous, like the outbox's offer: on the broadcast path this runs
@@ -216,7 +218,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         except TooFarBehind as behind:
             return self._give_up(behind, selected)
 
-    async def _give_up(self, behind, event):
+    async def _give_up(self, behind: TooFarBehind, event: Envelope) -> None:
         stats.count("dropped", behind.dropped)
         await self.send_frame(
             envelope(
@@ -236,10 +238,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.flow.allow_slow_close(CLOSE_GRACE_SECONDS)
         await self.close(code=protocol.CLOSE_TOO_SLOW)
 
-    async def send_frame(self, frame):
+    async def send_frame(self, frame: Envelope) -> None:
         await self.send_encoded(Frame.of(frame))
 
-    async def send_encoded(self, frame):
+    async def send_encoded(self, frame: Frame) -> None:
         """Send a :class:`realtime.frames.Frame`; a pushed one is encoded once for all the sockets it goes to."""
         if frame.size > protocol.MAX_SERVER_FRAME_BYTES:
             # Daphne would refuse it and end this consumer; one oversized event must not.

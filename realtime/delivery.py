@@ -10,10 +10,13 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
 
 from django.conf import settings
 
-from realtime.frames import batch_frame, event_frame, in_batches
+from realtime.envelope import Envelope
+from realtime.frames import Frame, batch_frame, event_frame, in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +26,22 @@ DEFAULT_INTERVAL_MS = 100
 MAX_BATCH_BYTES = 256 * 1024
 
 
-def max_pending():
+class SendFrame(Protocol):
+    """How an outbox hands a frame to its socket (the consumer's ``send_frame``)."""
+
+    def __call__(self, frame: Frame, /) -> Awaitable[None]: ...
+
+
+class Flow(Protocol):
+    """What an outbox reads of its peer's send buffer (:class:`realtime.transport.WriteFlow`)."""
+
+    paused: bool
+    on_resume: Callable[[], None] | None
+
+
+def max_pending() -> int:
     """Pushed events a socket may owe before it is told to resync (``OPSCONSOLE_WS_MAX_PENDING``)."""
-    return settings.OPSCONSOLE_WS_MAX_PENDING
+    return int(settings.OPSCONSOLE_WS_MAX_PENDING)
 
 
 class TooFarBehind(Exception):
@@ -34,13 +50,14 @@ class TooFarBehind(Exception):
     ``dropped`` is how many events it will never get.
     """
 
-    def __init__(self, dropped):
+    def __init__(self, dropped: int) -> None:
         super().__init__(f"{dropped} events dropped")
         self.dropped = dropped
 
 
-def _seq(frame):
-    return frame.get("meta", {}).get("seq")
+def _seq(event: Envelope) -> int | None:
+    seq = event.get("meta", {}).get("seq")
+    return None if seq is None else int(seq)
 
 
 class _Ticker:
@@ -54,10 +71,10 @@ class _Ticker:
 
     GRAIN = 0.005
 
-    def __init__(self):
-        self._due = {}  # (loop, tick) -> outboxes to wake then
+    def __init__(self) -> None:
+        self._due: dict[Tick, list[Outbox]] = {}  # outboxes to wake at each tick
 
-    def wake_after(self, outbox, delay):
+    def wake_after(self, outbox: "Outbox", delay: float) -> "Tick":
         """Call ``outbox._on_timer(token)`` ``delay`` seconds from now or just after; returns the token."""
         loop = asyncio.get_running_loop()
         key = (loop, math.ceil((loop.time() + delay) / self.GRAIN))
@@ -68,14 +85,14 @@ class _Ticker:
         waiting.append(outbox)
         return key
 
-    def _fire(self, key):
+    def _fire(self, key: "Tick") -> None:
         waiting = self._due.pop(key)
         task = asyncio.ensure_future(self._wake(key, waiting))
         _background.add(task)
         task.add_done_callback(_background.discard)
 
     @staticmethod
-    async def _wake(key, waiting):
+    async def _wake(key: "Tick", waiting: list["Outbox"]) -> None:
         for outbox in waiting:
             try:
                 await outbox._on_timer(key)
@@ -83,7 +100,8 @@ class _Ticker:
                 logger.exception("Could not send a socket's queued events")
 
 
-_background = set()
+Tick = tuple[asyncio.AbstractEventLoop, int]
+_background: set[asyncio.Future[None]] = set()
 _ticker = _Ticker()
 
 
@@ -99,26 +117,26 @@ class Outbox:
     with :class:`TooFarBehind` instead of letting its memory grow.
     """
 
-    def __init__(self, send, interval_ms=DEFAULT_INTERVAL_MS, flow=None):
+    def __init__(self, send: SendFrame, interval_ms: int = DEFAULT_INTERVAL_MS, flow: Flow | None = None) -> None:
         self._send = send
         self.interval = interval_ms / 1000
         self._flow = flow
         self._limit = max_pending()
-        self._pending = []
+        self._pending: list[Envelope] = []
         self._last_sent = 0.0
-        self._timer = None
+        self._timer: Tick | None = None
         self._held = False
-        self._covered_through = None  # seq a replay sent up to; later copies are dropped
+        self._covered_through: int | None = None  # seq a replay sent up to; later copies are dropped
         self.closed = False
-        self._tasks = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         if flow is not None:
             flow.on_resume = self._wake
 
     @property
-    def pending(self):
+    def pending(self) -> int:
         return len(self._pending)
 
-    def offer(self, frame):
+    def offer(self, frame: Envelope) -> Coroutine[Any, Any, None] | None:
         """Queue ``frame``; returns the sending to await when some is due now, else None.
 
         Synchronous, so that the common case on the broadcast path (the event
@@ -134,17 +152,17 @@ class Outbox:
         self._pending.append(frame)
         return self._due_now()
 
-    async def flush(self):
+    async def flush(self) -> None:
         """Send whatever waits now, ignoring the interval (not a full send buffer or a hold)."""
         self._timer = None
         if not self._blocked():
             await self._send_pending()
 
-    def hold(self):
+    def hold(self) -> None:
         """Keep pushed events back until :meth:`release` (while a replay goes out first)."""
         self._held = True
 
-    async def release(self, covered_through):
+    async def release(self, covered_through: int | None) -> None:
         """Let held events go, without any a replay up to seq ``covered_through`` already sent.
 
         Events of that seq or below still on their way to this socket (queued
@@ -155,13 +173,13 @@ class Outbox:
         self._pending = [frame for frame in self._pending if not self._already_replayed(frame)]
         await self._send_if_due()
 
-    def _already_replayed(self, frame):
+    def _already_replayed(self, frame: Envelope) -> bool:
         if self._covered_through is None:
             return False  # no replay yet: the broadcast path's usual case
         seq = _seq(frame)
         return seq is not None and seq <= self._covered_through
 
-    def close(self):
+    def close(self) -> None:
         self.closed = True
         self._pending = []
         self._timer = None
@@ -170,10 +188,10 @@ class Outbox:
         for task in self._tasks:
             task.cancel()
 
-    def _blocked(self):
+    def _blocked(self) -> bool:
         return self._held or self.closed or (self._flow is not None and self._flow.paused)
 
-    def _due_now(self):
+    def _due_now(self) -> Coroutine[Any, Any, None] | None:
         """The sending to await if the queue may go now; otherwise a wake-up is set for when it may."""
         if self._timer is not None or self._blocked() or not self._pending:
             return None
@@ -183,28 +201,28 @@ class Outbox:
         self._timer = _ticker.wake_after(self, wait)
         return None
 
-    async def _send_if_due(self):
+    async def _send_if_due(self) -> None:
         sending = self._due_now()
         if sending is not None:
             await sending
 
-    async def _on_timer(self, token):
+    async def _on_timer(self, token: Tick) -> None:
         if token != self._timer:
             return  # flushed or closed since; a later wake-up, if any, is its own
         self._timer = None
         await self._send_if_due()
 
-    def _wake(self):
+    def _wake(self) -> None:
         # Twisted drained the send buffer (same thread and loop as the consumer).
         if not self.closed and self._pending:
             self._spawn(self._send_if_due())
 
-    def _spawn(self, coroutine):
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send_pending(self):
+    async def _send_pending(self) -> None:
         pending, self._pending = self._pending, []
         if not pending:
             return
@@ -216,12 +234,12 @@ class Outbox:
 class RateLimiter:
     """A token bucket: ``rate`` messages a second, bursts up to ``rate``."""
 
-    def __init__(self, rate=20):
+    def __init__(self, rate: int = 20) -> None:
         self.rate = rate
         self.tokens = float(rate)
         self.updated = time.monotonic()
 
-    def allow(self):
+    def allow(self) -> tuple[bool, int]:
         """(True, 0) when a message may pass, else (False, milliseconds until one may)."""
         now = time.monotonic()
         self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)

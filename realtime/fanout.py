@@ -12,32 +12,44 @@ a batch, hold for a slow reader) is its own outbox's business.
 import asyncio
 import logging
 import weakref
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from realtime.envelope import Envelope
 from realtime.topics import group_name
 
 logger = logging.getLogger(__name__)
 
+
+class EventTaker(Protocol):
+    """A socket as the fan-out sees it (the consumer)."""
+
+    def offer_event(self, event: Envelope, /) -> Awaitable[None] | None: ...
+
+
 # Per channel layer (tests make one per event loop), the topic's fan-out.
-_fanouts = weakref.WeakKeyDictionary()
+_fanouts: "weakref.WeakKeyDictionary[Any, dict[str, Fanout]]" = weakref.WeakKeyDictionary()
 
 
 class Fanout:
-    def __init__(self, layer, topic):
+    def __init__(self, layer: Any, topic: str) -> None:  # a Channels layer: untyped
         self.layer = layer
         self.topic = topic
-        self.members = {}  # consumer -> None: offered events in the order they joined, left in O(1)
-        self.channel = None
-        self.subscribed = None  # the subscription under way or done; sockets joining meanwhile wait for it
-        self._relay = None
+        # consumer -> None: offered events in the order they joined, left in O(1)
+        self.members: dict[EventTaker, None] = {}
+        self.channel: str | None = None
+        # The subscription under way or done; sockets joining meanwhile wait for it.
+        self.subscribed: asyncio.Future[None] | None = None
+        self._relay: asyncio.Task[None] | None = None
 
-    async def _subscribe(self):
+    async def _subscribe(self) -> None:
         self.channel = await self.layer.new_channel("fanout.")
         await self.layer.group_add(group_name(self.topic), self.channel)
         self._relay = asyncio.get_running_loop().create_task(self._relay_forever(), name=f"fanout-{self.topic}")
 
-    async def _relay_forever(self):
+    async def _relay_forever(self) -> None:
         while True:
             event = (await self.layer.receive(self.channel))["event"]
             for member in list(self.members):
@@ -48,13 +60,13 @@ class Fanout:
                 except Exception:
                     logger.exception("Could not hand an event to a socket on %s", self.topic)
 
-    def stop(self):
+    def stop(self) -> None:
         if self._relay is not None:
             self._relay.cancel()
             self._relay = None
 
 
-async def join(consumer, topic):
+async def join(consumer: EventTaker, topic: str) -> None:
     """Have ``consumer.offer_event`` called with every event published on ``topic`` from now on.
 
     ``offer_event(event)`` returns None or an awaitable, awaited before the
@@ -66,11 +78,12 @@ async def join(consumer, topic):
     layer = get_channel_layer()
     fanouts = _fanouts.setdefault(layer, {})
     fanout = fanouts.get(topic)
-    if fanout is None:
+    if fanout is None or fanout.subscribed is None:
         fanout = fanouts[topic] = Fanout(layer, topic)
         fanout.subscribed = asyncio.ensure_future(fanout._subscribe())
+    subscribed = fanout.subscribed
     try:
-        await asyncio.shield(fanout.subscribed)
+        await asyncio.shield(subscribed)
     except BaseException:
         if fanouts.get(topic) is fanout and not fanout.members:
             del fanouts[topic]  # the next socket tries again
@@ -78,7 +91,7 @@ async def join(consumer, topic):
     fanout.members[consumer] = None
 
 
-async def leave(consumer, topic):
+async def leave(consumer: EventTaker, topic: str) -> None:
     """Stop offering events to ``consumer``; the last socket to leave ends the process's subscription."""
     layer = get_channel_layer()
     fanout = _fanouts.get(layer, {}).get(topic)
@@ -91,7 +104,7 @@ async def leave(consumer, topic):
         await layer.group_discard(group_name(topic), fanout.channel)
 
 
-def forget_all():
+def forget_all() -> None:
     """Drop every subscription of this process (the layer is being reset): the next socket subscribes afresh."""
     for fanouts in list(_fanouts.values()):
         for fanout in fanouts.values():

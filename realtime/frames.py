@@ -15,8 +15,10 @@ socket's filtered copy of an event (``Subscription.select`` narrowing a
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-from realtime.envelope import utc_now_iso
+from realtime.envelope import Envelope, utc_now_iso
 from realtime.protocol import encode
 
 _EVENTS_KEPT = 4096
@@ -31,39 +33,40 @@ class Frame:
 
     __slots__ = ("type", "text", "_payload", "_prepared")
 
-    def __init__(self, type_, text):
+    def __init__(self, type_: str, text: str) -> None:
         self.type = type_
         self.text = text
-        self._payload = None
-        self._prepared = None  # (factory, message): framing depends on the server's protocol factory
+        self._payload: bytes | None = None
+        # (factory, message): framing depends on the server's protocol factory
+        self._prepared: tuple[Any, Any] | None = None
 
     @classmethod
-    def of(cls, frame):
+    def of(cls, frame: Envelope) -> "Frame":
         """A frame of one socket's own (a reply, an error): encoded for that socket alone."""
         return cls(frame["type"], encode(frame))
 
     @property
-    def payload(self):
+    def payload(self) -> bytes:
         if self._payload is None:
             self._payload = self.text.encode()
         return self._payload
 
     @property
-    def size(self):
+    def size(self) -> int:
         """Bytes on the wire before framing."""
         return len(self.payload)
 
-    def prepared(self, factory):
+    def prepared(self, factory: Any) -> Any:  # autobahn's factory and PreparedMessage: untyped
         """The message framed once by autobahn's ``factory``, to send with ``sendPreparedMessage``."""
         if self._prepared is None or self._prepared[0] is not factory:
             self._prepared = (factory, factory.prepareMessage(self.payload))
         return self._prepared[1]
 
 
-_events = OrderedDict()  # event id -> (event, Frame)
+_events: OrderedDict[str | None, tuple[Envelope, Frame]] = OrderedDict()  # event id -> (event, Frame)
 
 
-def event_frame(event):
+def event_frame(event: Envelope) -> Frame:
     """``event`` as a frame of its own, encoded once while it stays among the recent ones."""
     key = event.get("id")
     cached = _events.get(key)
@@ -77,10 +80,11 @@ def event_frame(event):
     return frame
 
 
-_batches = OrderedDict()  # ids of the member frames -> (member frames, Frame, monotonic time made)
+# ids of the member frames -> (member frames, Frame, monotonic time made)
+_batches: OrderedDict[tuple[int, ...], tuple[tuple[Frame, ...], Frame, float]] = OrderedDict()
 
 
-def batch_frame(members):
+def batch_frame(members: Sequence[Frame]) -> Frame:
     """The ``batch`` frame of ``members`` (event Frames, in order).
 
     Shared by the sockets that send the same run together.
@@ -110,9 +114,10 @@ def batch_frame(members):
     return frame
 
 
-def in_batches(frames, limit):
+def in_batches(frames: Iterable[Frame], limit: int) -> Iterator[list[Frame]]:
     """``frames`` cut, in order, into runs of at most ``limit`` bytes (a bigger frame goes alone)."""
-    run, size = [], 0
+    run: list[Frame] = []
+    size = 0
     for frame in frames:
         frame_size = frame.size
         if run and size + frame_size > limit:

@@ -5,10 +5,10 @@ no domain model, only the shape the query API gives (``[{"name", "tags",
 "points"}]``).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-HistoryReader = Callable[[Sequence[str], dict[str, str], int], list[dict[str, Any]]]
+HistoryReader = Callable[[Sequence[str], dict[str, str], int], Sequence[Mapping[str, Any]]]
 
 _reader: HistoryReader | None = None
 
@@ -19,6 +19,6 @@ def register_history(reader: HistoryReader) -> None:
     _reader = reader
 
 
-def recent_history(metrics: Sequence[str], tags: dict[str, str], minutes: int) -> list[dict[str, Any]]:
+def recent_history(metrics: Sequence[str], tags: dict[str, str], minutes: int) -> Sequence[Mapping[str, Any]]:
     """The last ``minutes`` of each named metric's series matching ``tags``; none without a reader."""
     return [] if _reader is None else _reader(metrics, tags, minutes)

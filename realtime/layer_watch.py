@@ -22,6 +22,7 @@ so nothing is watched there.
 import asyncio
 import logging
 import weakref
+from typing import Protocol
 
 import redis.asyncio
 from channels.layers import get_channel_layer
@@ -37,11 +38,18 @@ PING_TIMEOUT_SECONDS = 2.0
 RESET_TIMEOUT_SECONDS = 5.0  # a layer waiting on a partitioned Redis must not hold the watch
 RECONNECT_AFTER_MS = 2000  # what sockets are told to wait before reconnecting
 
-_sockets = weakref.WeakSet()
-_watcher = None
+
+class LayerWatcher(Protocol):
+    """A socket as the watch sees it (the consumer)."""
+
+    async def layer_lost(self) -> None: ...
 
 
-def watch(consumer):
+_sockets: "weakref.WeakSet[LayerWatcher]" = weakref.WeakSet()
+_watcher: asyncio.Task[None] | None = None
+
+
+def watch(consumer: LayerWatcher) -> None:
     """Have ``consumer.layer_lost()`` awaited if the layer goes away while it is open."""
     global _watcher
     if not settings.REDIS_URL:
@@ -52,13 +60,13 @@ def watch(consumer):
         _watcher = asyncio.get_running_loop().create_task(_watch_forever(), name="channel-layer-watch")
 
 
-def unwatch(consumer):
+def unwatch(consumer: LayerWatcher) -> None:
     _sockets.discard(consumer)
 
 
-async def _watch_forever():
+async def _watch_forever() -> None:
     client = redis.asyncio.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=PING_TIMEOUT_SECONDS, socket_connect_timeout=PING_TIMEOUT_SECONDS
+        str(settings.REDIS_URL), socket_timeout=PING_TIMEOUT_SECONDS, socket_connect_timeout=PING_TIMEOUT_SECONDS
     )
     try:
         while _sockets:
@@ -79,7 +87,7 @@ async def _watch_forever():
         await client.aclose()
 
 
-async def _reset_layer():
+async def _reset_layer() -> None:
     try:
         await asyncio.wait_for(get_channel_layer().flush(), RESET_TIMEOUT_SECONDS)
     except Exception:

@@ -6,9 +6,11 @@ contract's error code and a message that says what to fix.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from realtime.envelope import envelope
+from realtime.envelope import Envelope, envelope
 from realtime.topics import EVENT_TYPES
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -39,23 +41,23 @@ CLIENT_TYPES = ("ping", "subscribe", "unsubscribe", "request_data", "resume", "s
 
 
 class ProtocolError(Exception):
-    def __init__(self, code, message):
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
 
 
-def invalid(message):
+def invalid(message: str) -> ProtocolError:
     return ProtocolError(INVALID_MESSAGE, message)
 
 
 @dataclass(frozen=True)
 class ClientMessage:
     type: str
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_frame(topic, text=None, bytes_=None):
+def parse_frame(topic: str, text: str | None = None, bytes_: bytes | None = None) -> ClientMessage:
     """The validated client message in a frame for ``topic``, or ProtocolError."""
     if bytes_ is not None:
         if len(bytes_) > MAX_FRAME_BYTES:
@@ -93,7 +95,7 @@ def parse_frame(topic, text=None, bytes_=None):
     return ClientMessage(type_, VALIDATORS[type_](topic, data))
 
 
-def _encodable(payload):
+def _encodable(payload: object) -> bool:
     try:
         json.dumps(payload, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
@@ -101,7 +103,7 @@ def _encodable(payload):
     return True
 
 
-def _strings(value, where, *, allow_empty=False):
+def _strings(value: object, where: str, *, allow_empty: bool = False) -> list[str]:
     if not isinstance(value, list) or not all(
         isinstance(item, str) and 0 < len(item) <= 200 and item.isprintable() for item in value
     ):
@@ -113,13 +115,13 @@ def _strings(value, where, *, allow_empty=False):
     return value
 
 
-def _whole_number(value, where, low, high):
+def _whole_number(value: object, where: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise invalid(f"'{where}' must be a whole number from {low} to {high}.")
     return value
 
 
-def _event_names(topic, value, where):
+def _event_names(topic: str, value: object, where: str) -> list[str]:
     names = _strings(value, where)
     for name in names:
         base = name.split(".", 1)[0]
@@ -128,12 +130,12 @@ def _event_names(topic, value, where):
     return names
 
 
-def _ping(topic, data):
+def _ping(topic: str, data: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _subscribe(topic, data):
-    result = {}
+def _subscribe(topic: str, data: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     if "events" in data:
         result["events"] = _event_names(topic, data["events"], "data.events")
     filters = data.get("filters", {})
@@ -150,11 +152,11 @@ def _subscribe(topic, data):
     return result
 
 
-def _unsubscribe(topic, data):
+def _unsubscribe(topic: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"events": _event_names(topic, data.get("events"), "data.events")}
 
 
-def _request_data(topic, data):
+def _request_data(topic: str, data: dict[str, Any]) -> dict[str, Any]:
     metrics = _strings(data.get("metrics"), "data.metrics")
     minutes = _whole_number(data.get("history_minutes", 10), "data.history_minutes", 1, MAX_HISTORY_MINUTES)
     tags = data.get("tags", {})
@@ -163,15 +165,15 @@ def _request_data(topic, data):
     return {"metrics": metrics, "history_minutes": minutes, "tags": tags}
 
 
-def _resume(topic, data):
+def _resume(topic: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"since": _whole_number(data.get("since"), "data.since", 0, 2**62)}
 
 
-def _set_interval(topic, data):
+def _set_interval(topic: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"ms": _whole_number(data.get("ms"), "data.ms", MIN_INTERVAL_MS, MAX_INTERVAL_MS)}
 
 
-VALIDATORS = {
+VALIDATORS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "ping": _ping,
     "subscribe": _subscribe,
     "unsubscribe": _unsubscribe,
@@ -181,9 +183,9 @@ VALIDATORS = {
 }
 
 
-def error_frame(code, message, **extra):
+def error_frame(code: str, message: str, **extra: object) -> Envelope:
     return envelope("error", {"code": code, "message": message, **extra})
 
 
-def encode(frame):
+def encode(frame: object) -> str:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)

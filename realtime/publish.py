@@ -2,6 +2,7 @@
 
 import logging
 from functools import lru_cache
+from typing import Any, cast
 
 import redis
 from asgiref.sync import async_to_sync
@@ -11,17 +12,17 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import transaction
 
-from realtime.envelope import envelope
+from realtime.envelope import Envelope, envelope
 from realtime.replay import replay_buffer
 from realtime.topics import EVENT_TYPES, group_name
 
 logger = logging.getLogger(__name__)
 
 # Topics on which a publish from this process failed since its last success.
-_lost_on = set()
+_lost_on: set[str] = set()
 
 
-def publish(topic, type_, data):
+def publish(topic: str, type_: str, data: Any) -> Envelope | None:
     """Number, keep and send an event to every socket subscribed to ``topic``.
 
     Call it after the change it reports is committed (``transaction.on_commit``):
@@ -49,7 +50,7 @@ def publish(topic, type_, data):
     return event
 
 
-def publish_on_commit(topic, type_, data):
+def publish_on_commit(topic: str, type_: str, data: Any) -> None:
     """Publish once the current transaction commits; never if it rolls back.
 
     What services call for every change they make: a socket must never hear
@@ -59,13 +60,13 @@ def publish_on_commit(topic, type_, data):
 
 
 @lru_cache(maxsize=4)
-def _publisher(url):
+def _publisher(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
-def _group_send(group, message):
+def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
-    config = settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {})
+    config = cast(dict[str, Any], settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {}))
     hosts = config.get("hosts", [])
     if isinstance(layer, RedisPubSubChannelLayer) and len(hosts) == 1 and isinstance(hosts[0], str):
         # The layer's group_send is a coroutine, and from a request's thread

@@ -30,12 +30,16 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Protocol, cast
 
 import redis
 from django.conf import settings
+
+from realtime.envelope import Envelope
 
 logger = logging.getLogger(__name__)
 
@@ -50,28 +54,38 @@ LOG_CLOCK_MARGIN = timedelta(seconds=30)
 BUFFER_ERRORS = (redis.RedisError, OSError)  # what an unreachable buffer raises
 
 
-def now_micros():
+def now_micros() -> int:
     return time.time_ns() // 1000
 
 
-def seq_time(seq):
+def seq_time(seq: int) -> datetime:
     """When (about) the event numbered ``seq`` was published."""
     return datetime.fromtimestamp(seq / 1_000_000, tz=UTC)
 
 
-def max_events():
-    return settings.OPSCONSOLE_REPLAY_MAX_EVENTS
+def max_events() -> int:
+    return int(settings.OPSCONSOLE_REPLAY_MAX_EVENTS)
+
+
+class ReplayBuffer(Protocol):
+    """Numbers events per topic and keeps the recent ones for ``resume``."""
+
+    def append(self, topic: str, event: Envelope, *, after_a_loss: bool = False) -> int: ...
+
+    def latest_seq(self, topic: str) -> int: ...
+
+    def since(self, topic: str, seq: int) -> list[Envelope] | None: ...
 
 
 class MemoryReplayBuffer:
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._start = now_micros()
-        self._seq = {}
-        self._kept_from = {}
-        self._events = {}
+        self._seq: dict[str, int] = {}
+        self._kept_from: dict[str, int] = {}
+        self._events: dict[str, deque[tuple[float, Envelope]]] = {}
 
-    def append(self, topic, event, *, after_a_loss=False):
+    def append(self, topic: str, event: Envelope, *, after_a_loss: bool = False) -> int:
         """Number ``event`` (setting ``meta.seq``) and keep it; returns the seq.
 
         ``after_a_loss``: an earlier publish on this topic failed, so nothing
@@ -91,11 +105,11 @@ class MemoryReplayBuffer:
                 self._kept_from[topic] = events.popleft()[1]["meta"]["seq"]
             return seq
 
-    def latest_seq(self, topic):
+    def latest_seq(self, topic: str) -> int:
         with self._lock:
             return self._seq.get(topic, self._start)
 
-    def since(self, topic, seq):
+    def since(self, topic: str, seq: int) -> list[Envelope] | None:
         """Events after ``seq`` in order, or None when the buffer no longer holds all of them."""
         with self._lock:
             latest = self._seq.get(topic, self._start)
@@ -146,16 +160,16 @@ return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]) or now_us}
 
 
 class RedisReplayBuffer:
-    def __init__(self, url, prefix):
+    def __init__(self, url: str, prefix: str) -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._append = self._redis.register_script(APPEND_SCRIPT)
         self._latest = self._redis.register_script(LATEST_SCRIPT)
         self._prefix = prefix
 
-    def _keys(self, topic):
+    def _keys(self, topic: str) -> tuple[str, str, str]:
         return f"{self._prefix}:seq:{topic}", f"{self._prefix}:replay:{topic}", f"{self._prefix}:kept-from:{topic}"
 
-    def append(self, topic, event, *, after_a_loss=False):
+    def append(self, topic: str, event: Envelope, *, after_a_loss: bool = False) -> int:
         event["meta"].pop("seq", None)
         body = json.dumps(event, separators=(",", ":"))
         seq = int(
@@ -167,35 +181,38 @@ class RedisReplayBuffer:
         event["meta"]["seq"] = seq
         return seq
 
-    def _latest_and_kept_from(self, topic):
+    def _latest_and_kept_from(self, topic: str) -> tuple[int, int]:
         seq_key, _, kept_key = self._keys(topic)
-        latest, kept_from = self._latest(keys=[seq_key, kept_key])
+        latest, kept_from = cast(list[bytes], self._latest(keys=[seq_key, kept_key]))
         return int(latest), int(kept_from)
 
-    def latest_seq(self, topic):
+    def latest_seq(self, topic: str) -> int:
         return self._latest_and_kept_from(topic)[0]
 
-    def since(self, topic, seq):
+    def since(self, topic: str, seq: int) -> list[Envelope] | None:
         latest, kept_from = self._latest_and_kept_from(topic)
         if not kept_from <= seq <= latest:
             return None
-        events = []
-        for member, score in self._redis.zrangebyscore(self._keys(topic)[1], seq + 1, "+inf", withscores=True):
-            event = json.loads(member.split(b"|", 1)[1])
+        events: list[Envelope] = []
+        members = cast(
+            list[tuple[bytes, float]], self._redis.zrangebyscore(self._keys(topic)[1], seq + 1, "+inf", withscores=True)
+        )
+        for member, score in members:
+            event = cast(Envelope, json.loads(member.split(b"|", 1)[1]))
             event["meta"]["seq"] = int(score)
             events.append(event)
         return events
 
 
 @lru_cache(maxsize=1)
-def replay_buffer():
+def replay_buffer() -> ReplayBuffer:
     """The process's buffer, chosen by whether ``REDIS_URL`` is set."""
     if settings.REDIS_URL:
-        return RedisReplayBuffer(settings.REDIS_URL, settings.OPSCONSOLE_REDIS_PREFIX)
+        return RedisReplayBuffer(str(settings.REDIS_URL), str(settings.OPSCONSOLE_REDIS_PREFIX))
     return MemoryReplayBuffer()
 
 
-def stream_position(topic):
+def stream_position(topic: str) -> int | None:
     """The latest seq of ``topic``, for a page to resume from; None when the buffer cannot be reached.
 
     Read it before the data it goes with, so the page misses nothing. A page
@@ -208,10 +225,11 @@ def stream_position(topic):
         return None
 
 
-_durable_logs = {}
+DurableLogReader = Callable[[datetime], list[Envelope] | None]
+_durable_logs: dict[str, DurableLogReader] = {}
 
 
-def register_durable_log(topic, reader):
+def register_durable_log(topic: str, reader: DurableLogReader) -> None:
     """Let ``reader(moment)`` answer ``resume`` on ``topic`` when the buffer cannot.
 
     It returns the events (envelopes) that bring a client current with every
@@ -222,12 +240,12 @@ def register_durable_log(topic, reader):
 
 @dataclass(frozen=True)
 class Replay:
-    events: list
+    events: list[Envelope]
     seq: int  # the client is current through this seq once it has the events
     source: str  # "buffer" or "event_log"
 
 
-def replay_since(topic, since):
+def replay_since(topic: str, since: int) -> Replay | None:
     """What a client that last saw ``since`` on ``topic`` missed, or None when it must resync.
 
     The buffer answers with the events themselves when it still holds every

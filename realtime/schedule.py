@@ -71,16 +71,16 @@ class InProcessScheduler:
     never overlaps itself; a failing job is logged and tried again next time.
     """
 
-    def __init__(self, jobs=None):
+    def __init__(self, jobs: tuple[Job, ...] | None = None) -> None:
         self.jobs = registered_jobs() if jobs is None else jobs
-        self.tasks = []
+        self.tasks: list[asyncio.Task[None]] = []
 
-    def start(self):
+    def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.tasks = [loop.create_task(self._run_forever(job), name=f"job:{job.name}") for job in self.jobs]
         logger.info("In-process scheduler started: %s", ", ".join(job.name for job in self.jobs))
 
-    async def _run_forever(self, job):
+    async def _run_forever(self, job: Job) -> None:
         run = sync_to_async(run_job, thread_sensitive=False)
         while True:
             started = time.monotonic()
@@ -90,15 +90,15 @@ class InProcessScheduler:
                 logger.exception("Periodic job %s failed", job.name)
             await asyncio.sleep(max(0.0, job.interval - (time.monotonic() - started)))
 
-    def stop(self):
+    def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
 
 
-_scheduler = None
+_scheduler: InProcessScheduler | None = None
 
 
-def ensure_in_process_scheduler():
+def ensure_in_process_scheduler() -> None:
     """Start the embedded scheduler once per process; a no-op when Celery beat schedules."""
     global _scheduler
     if settings.REDIS_URL or _scheduler is not None:

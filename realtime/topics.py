@@ -14,6 +14,6 @@ EVENT_TYPES = {
 TOPICS = tuple(EVENT_TYPES)
 
 
-def group_name(topic):
+def group_name(topic: str) -> str:
     """The channel-layer group every socket of ``topic`` joins."""
     return f"stream.{topic}"

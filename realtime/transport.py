@@ -16,6 +16,13 @@ there is no transport to ask; the socket is then treated as always writable.
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import Any
+
+from realtime.frames import Frame
+
+# A WebSocket application: (scope, receive, send) -> awaitable.
+ASGIApp = Callable[[dict[str, Any], Any, Any], Any]
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +37,9 @@ class WriteFlow:
     on to it, so what Twisted did before still happens.
     """
 
-    def __init__(self, protocol):
+    def __init__(self, protocol: Any) -> None:  # autobahn's protocol over a Twisted transport
         self.paused = False
-        self.on_resume = None  # set by the socket's Outbox
+        self.on_resume: Callable[[], None] | None = None  # set by the socket's Outbox
         self._protocol = protocol
         self._previous = getattr(protocol.transport, "producer", None)
         if self._previous is not None:
@@ -40,7 +47,7 @@ class WriteFlow:
         protocol.registerProducer(self, True)
 
     @classmethod
-    def attach(cls, scope):
+    def attach(cls, scope: dict[str, Any]) -> "WriteFlow | None":
         """The flow of the scope's connection, or None when the server gives no access to one."""
         protocol = scope.get(SCOPE_KEY)
         if protocol is None:
@@ -51,7 +58,7 @@ class WriteFlow:
             logger.warning("Cannot watch the send buffer of %r; this socket is not flow-controlled", protocol)
             return None
 
-    def write(self, frame):
+    def write(self, frame: Frame) -> bool:
         """Write a :class:`realtime.frames.Frame` straight to the connection; False when it is not open.
 
         The frame is framed once for every socket it goes to (autobahn's
@@ -72,7 +79,7 @@ class WriteFlow:
             protocol.sendPreparedMessage(message)
         return True
 
-    def allow_slow_close(self, seconds):
+    def allow_slow_close(self, seconds: float) -> None:
         """Give the peer ``seconds`` (not autobahn's usual one) to answer our close before the connection is dropped.
 
         What is already written, up to the close frame, reaches a peer that
@@ -81,26 +88,26 @@ class WriteFlow:
         """
         self._protocol.closeHandshakeTimeout = seconds
 
-    def pauseProducing(self):  # noqa: N802 - Twisted's IPushProducer
+    def pauseProducing(self) -> None:  # noqa: N802 - Twisted's IPushProducer
         self.paused = True
         if self._previous is not None:
             self._previous.pauseProducing()
 
-    def resumeProducing(self):  # noqa: N802
+    def resumeProducing(self) -> None:  # noqa: N802
         self.paused = False
         if self._previous is not None:
             self._previous.resumeProducing()
         if self.on_resume is not None:
             self.on_resume()
 
-    def stopProducing(self):  # noqa: N802
+    def stopProducing(self) -> None:  # noqa: N802
         self.paused = True
         self.on_resume = None
         if self._previous is not None:
             self._previous.stopProducing()
 
 
-def _write_through(transport, data):
+def _write_through(transport: Any, data: bytes) -> None:
     """``transport.write(data)``, but straight into the kernel when nothing is queued ahead of it.
 
     Twisted's ``write`` always queues, registers the socket for writing and
@@ -128,7 +135,7 @@ def _write_through(transport, data):
     transport.write(data)
 
 
-def _daphne_protocol(send):
+def _daphne_protocol(send: object) -> Any:
     # Daphne's send is ``partial(server.handle_reply, protocol)``; the
     # protocol is an autobahn WebSocket protocol over a Twisted transport.
     if isinstance(send, functools.partial) and send.args and hasattr(send.args[0], "registerProducer"):
@@ -136,14 +143,14 @@ def _daphne_protocol(send):
     return None
 
 
-def with_write_flow(app):
+def with_write_flow(app: ASGIApp) -> ASGIApp:
     """ASGI middleware: put the connection's protocol in the scope for :meth:`WriteFlow.attach`.
 
     It must wrap the whole WebSocket stack: only the outermost application
     sees the server's own ``send``.
     """
 
-    async def application(scope, receive, send):
+    async def application(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if scope["type"] == "websocket":
             protocol = _daphne_protocol(send)
             if protocol is not None:

@@ -118,7 +118,7 @@ def _spawn(command, env):
     process = subprocess.Popen(
         command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
-    process.log = log
+    process.log = log  # type: ignore[attr-defined]  # read back when the process stops
     return process
 
 

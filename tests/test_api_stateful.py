@@ -74,7 +74,7 @@ def test_the_schema_links_every_id_taking_operation_to_a_producer(api_schema):
 def test_chains_of_calls_on_created_objects_never_fail_and_answer_within_the_schema(api_schema, api_key):
     answers = defaultdict(set)  # operation -> statuses seen
 
-    class Workflow(api_schema.as_state_machine()):
+    class Workflow(api_schema.as_state_machine()):  # type: ignore[misc]  # a class schemathesis builds
         # Each scenario starts from the same empty database: hypothesis
         # replays scenarios and refuses ones whose answers (201 or 200, and so
         # which links are open) depend on what an earlier scenario left behind.

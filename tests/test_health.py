@@ -4,6 +4,7 @@ import socket
 
 import pytest
 from channels.layers import channel_layers
+from django.http import HttpResponse
 
 from opsconsole import health
 
@@ -62,7 +63,7 @@ def test_a_lost_database_is_a_503_json_with_retry_after_on_the_api():
 
     from opsconsole.middleware import DatabaseUnavailableMiddleware
 
-    middleware = DatabaseUnavailableMiddleware(lambda request: None)
+    middleware = DatabaseUnavailableMiddleware(lambda request: HttpResponse())
     response = middleware.process_exception(
         RequestFactory().get("/api/v1/alerts/"), OperationalError("connection refused")
     )

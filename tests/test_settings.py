@@ -139,7 +139,7 @@ def test_celery_jobs_are_queued_under_the_consoles_redis_prefix():
 
     from opsconsole.celery import app
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(str(settings.REDIS_URL))
     queue = f"{settings.OPSCONSOLE_REDIS_PREFIX}:celery"
     client.delete(queue)
     try:

@@ -115,7 +115,7 @@ class AlertCreateSerializer(serializers.Serializer):
         required=False,
         help_text="Identity for deduplication; derived from source, category and labels when absent.",
     )
-    source = serializers.CharField(max_length=100)
+    source = serializers.CharField(max_length=100)  # type: ignore[assignment]  # the alert's, not Field.source
     category = serializers.CharField(max_length=50, default="custom", help_text="e.g. cpu, memory, disk, custom")
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
     title = serializers.CharField(max_length=200)
@@ -157,8 +157,10 @@ class ErrorSerializer(serializers.Serializer):
 
 class IncidentSerializer(serializers.ModelSerializer):
     # The fields describe the Incident shape to the schema; incident_data renders it.
-    commander = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    alerts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    commander: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    alerts: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = Incident

@@ -27,7 +27,7 @@ class Conflict(APIException):
 
 def conflict_from(error):
     exception = Conflict()
-    exception.detail = {"detail": str(error), "status": error.current_status}
+    exception.detail = {"detail": str(error), "status": error.current_status}  # type: ignore[dict-item]
     return exception
 
 
@@ -55,7 +55,7 @@ class ServiceErrorsMixin:
             exc = not_found(Incident)
         elif isinstance(exc, incidents.UnknownAlerts):
             exc = ValidationError({"alerts": [str(exc)]})
-        return super().handle_exception(exc)
+        return super().handle_exception(exc)  # type: ignore[misc]  # a mixin: the view class has it
 
 
 @extend_schema_view(

@@ -1,6 +1,7 @@
 """Alerts and incidents made through the services, as the product makes them."""
 
 import itertools
+from typing import Any
 
 from alerts import incidents, services
 
@@ -9,7 +10,7 @@ _numbers = itertools.count(1)
 
 def make_alert(**fields):
     number = next(_numbers)
-    values = {
+    values: dict[str, Any] = {
         "source": f"host-{number}",
         "title": f"Alert {number}",
         "category": "cpu",
@@ -22,6 +23,6 @@ def make_alert(**fields):
 
 
 def make_incident(**fields):
-    values = {"title": f"Incident {next(_numbers)}", "actor": "test"}
+    values: dict[str, Any] = {"title": f"Incident {next(_numbers)}", "actor": "test"}
     values.update(fields)
     return incidents.open_incident(**values)

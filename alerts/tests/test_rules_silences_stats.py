@@ -105,7 +105,7 @@ def test_the_alert_summary_is_one_query_and_is_published(django_assert_num_queri
         "by_status": {"firing": 1, "acknowledged": 1, "resolved": 1},
         "by_severity": {"info": 1, "warning": 0, "critical": 1},
     }
-    [event] = replay_buffer().since("alerts", before)
+    [event] = replay_buffer().since("alerts", before) or []
     assert event["type"] == "alert_summary" and event["data"] == summary
 
 

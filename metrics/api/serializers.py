@@ -37,7 +37,10 @@ class PointError(serializers.Serializer):
 
 class IngestRejected(serializers.Serializer):
     detail = serializers.CharField()
-    errors = PointError(many=True, required=False, help_text="Every bad point, when the body itself was readable.")
+    # A field named like Serializer.errors: this class only describes an answer's shape.
+    errors = PointError(  # type: ignore[assignment]
+        many=True, required=False, help_text="Every bad point, when the body itself was readable."
+    )
 
 
 class SeriesPoints(serializers.Serializer):

@@ -1,7 +1,9 @@
 """Downsampled queries agree with the same numbers computed in Python; retention keeps them."""
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -29,7 +31,7 @@ def expected(samples, step, agg):
     for ts, value in sorted(samples):
         bucket = int(ORIGIN.timestamp() + ((ts - ORIGIN).total_seconds() // step) * step)
         buckets.setdefault(bucket, []).append(value)
-    reducers = {
+    reducers: dict[str, Callable[[list[float]], float]] = {
         "avg": lambda values: sum(values) / len(values),
         "min": min,
         "max": max,
@@ -72,7 +74,7 @@ def test_every_aggregate_matches_python_on_random_data(agg, raw, step):
 def test_tags_select_series_and_each_series_is_answered_separately():
     store("cpu_percent", {"host": "a", "dc": "eu"}, [(START, 1.0)])
     store("cpu_percent", {"host": "b", "dc": "eu"}, [(START, 2.0)])
-    window = {"start": START, "end": START + timedelta(minutes=1), "step": 60}
+    window: dict[str, Any] = {"start": START, "end": START + timedelta(minutes=1), "step": 60}
     assert [s["tags"]["host"] for s in query_series(name="cpu_percent", **window)] == ["a", "b"]
     assert [s["points"][0][1] for s in query_series(name="cpu_percent", tags={"host": "b"}, **window)] == [2.0]
     assert query_series(name="cpu_percent", tags={"host": "z"}, **window) == []
@@ -134,7 +136,7 @@ def test_retention_rolls_up_old_points_and_answers_stay_the_same(settings):
     old = timezone.now().replace(second=0, microsecond=0) - timedelta(days=3)
     samples = [(old + timedelta(seconds=7 * n), float((n * 37) % 101)) for n in range(200)]
     store("disk_usage_percent", {"host": "a"}, samples)
-    window = {"name": "disk_usage_percent", "start": old, "end": old + timedelta(hours=1), "step": 300}
+    window: dict[str, Any] = {"name": "disk_usage_percent", "start": old, "end": old + timedelta(hours=1), "step": 300}
     before = {agg: query_series(agg=agg, **window) for agg in ("avg", "min", "max", "sum", "count", "last")}
     assert apply_retention() == 200
     from metrics.models import Rollup, Sample
@@ -186,7 +188,7 @@ def test_a_range_read_of_one_series_needs_only_the_index(step):
     store("cpu_percent", {"host": "a"}, [(START + timedelta(seconds=10 * n), float(n)) for n in range(100)])
     from metrics.models import Series
 
-    params = {
+    params: dict[str, Any] = {
         "step": timedelta(seconds=step),
         "origin": ORIGIN,
         "ids": [Series.objects.get().pk],

@@ -1,6 +1,7 @@
 """Pacing, slow peers, counters and subscription details, through the real consumer and channel layer."""
 
 import secrets
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -16,7 +17,7 @@ async def test_a_burst_over_the_batch_size_limit_arrives_as_several_batches_in_o
     await ask(socket, {"type": "set_interval", "data": {"ms": 300}})
     await push("alerts", "alert_summary", {"n": -1})  # the first leaves at once; the rest wait for the interval
     published = [await push("alerts", "alert_summary", {"n": n, "padding": "x" * 60_000}) for n in range(10)]
-    frames = []
+    frames: list[Any] = []
     while sum(len(frame["data"]["messages"]) if frame["type"] == "batch" else 1 for frame in frames) < 11:
         frames.append(await socket.receive_json_from(timeout=3))
     batches = [frame for frame in frames if frame["type"] == "batch"]

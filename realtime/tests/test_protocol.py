@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -177,7 +178,7 @@ async def test_request_data_answers_with_series_as_the_query_api_gives_them():
 
     now = timezone.now()
     await database_sync_to_async(ingest_points)(
-        [Point("cpu_percent", "host=h1", {"host": "h1"}, now - timezone.timedelta(minutes=2), 42.0)]
+        [Point("cpu_percent", "host=h1", {"host": "h1"}, now - timedelta(minutes=2), 42.0)]
     )
     socket, _ = await connect("/ws/metrics")
     answer = await ask(socket, {"type": "request_data", "data": {"metrics": ["cpu_percent"], "history_minutes": 10}})

@@ -1,6 +1,7 @@
 """``publish`` hands each event to the channel layer's group, whichever layer is configured."""
 
 import asyncio
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _layers():
-    layers = [{"BACKEND": "channels.layers.InMemoryChannelLayer"}]
+    layers: list[dict[str, Any]] = [{"BACKEND": "channels.layers.InMemoryChannelLayer"}]
     if settings.REDIS_URL:
         # Under a prefix of its own, so no other test's subscriber hears it.
         layers.append(

@@ -13,6 +13,7 @@ from realtime.replay import (
     LOG_MAX_AGE,
     MemoryReplayBuffer,
     RedisReplayBuffer,
+    ReplayBuffer,
     replay_buffer,
     replay_since,
     seq_time,
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def buffers():
     """Both kinds of buffer, each fresh (the Redis one under a private prefix)."""
-    kinds = [MemoryReplayBuffer()]
+    kinds: list[ReplayBuffer] = [MemoryReplayBuffer()]
     if settings.REDIS_URL:
         kinds.append(RedisReplayBuffer(settings.REDIS_URL, f"test-replay-{secrets.token_hex(4)}"))
     return kinds
@@ -34,7 +35,7 @@ def buffers():
 def forget_the_buffer():
     """What a Redis restart without persistence (or a restarted embedded server) does to the buffer."""
     if settings.REDIS_URL:
-        client = replay_buffer()._redis
+        client = replay_buffer()._redis  # type: ignore[attr-defined]  # the Redis buffer's own client
         for key in client.scan_iter(match=f"{settings.OPSCONSOLE_REDIS_PREFIX}:*"):
             client.delete(key)
     else:

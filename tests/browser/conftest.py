@@ -38,7 +38,7 @@ class PageWatch:
 
     def __init__(self, page, origin):
         self.errors, self.foreign_requests = [], []
-        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
 
         def check_origin(request):

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 
 import websockets
 
@@ -90,7 +91,7 @@ class Stream:
     closed_at: float | None = None  # time.monotonic()
     failure: str = ""  # why the handshake or a read failed, if it did
     replay: list = field(default_factory=list)  # after resume(): the messages from the request to its answer
-    socket: object = None
+    socket: Any = None
 
     @property
     def hello(self):

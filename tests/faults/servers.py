@@ -18,7 +18,15 @@ from pathlib import Path
 from tests.live import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
 # Debian's layout, newest major version first: initdb and pg_ctl are not on PATH there.
+def postgres_tool(name: str) -> str:
+    if POSTGRES_BIN is None:
+        raise RuntimeError("No PostgreSQL server binaries under /usr/lib/postgresql")
+    return str(POSTGRES_BIN / name)
+
+
 POSTGRES_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda bin_: float(bin_.parent.name), default=None)
 READY_TIMEOUT_SECONDS = 20
 
@@ -125,7 +133,7 @@ class PrivatePostgres:
         result = subprocess.run(
             _as_postgres_user(
                 [
-                    str(POSTGRES_BIN / "pg_ctl"),
+                    postgres_tool("pg_ctl"),
                     "-D",
                     str(self.data),
                     "-o",
@@ -149,7 +157,7 @@ class PrivatePostgres:
         result = subprocess.run(
             _as_postgres_user(
                 [
-                    str(POSTGRES_BIN / "initdb"),
+                    postgres_tool("initdb"),
                     "-D",
                     str(self.data),
                     "-U",

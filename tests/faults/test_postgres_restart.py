@@ -11,6 +11,7 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -36,8 +37,8 @@ class Record:
     exited_during: list = field(default_factory=list)
     exited_after: list = field(default_factory=list)
     logs: str = ""  # the end of each console process's output, for failure messages
-    stream: object = None  # the socket open across the outage
-    resumed: object = None  # the same client after reconnecting, if the console closed its socket
+    stream: Any = None  # the socket open across the outage
+    resumed: Any = None  # the same client after reconnecting, if the console closed its socket
     after_title: str = ""  # the alert written once Postgres was back
 
     def back_after(self, answers, status):

@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -49,19 +50,19 @@ class Record:
     since: int = 0  # the last seq the alerts client saw before the outage
     healthz_during: list = field(default_factory=list)
     writes: list = field(default_factory=list)
-    ingest: object = None
+    ingest: Any = None
     metric_name: str = ""
     metric_value: float = 0.0
     final_status: dict = field(default_factory=dict)  # alert id -> status once the outage's writes are done
-    handshake: object = None  # a socket opened while Redis was down
+    handshake: Any = None  # a socket opened while Redis was down
     healthz_after: list = field(default_factory=list)
-    resumed: object = None  # the alerts client back after the outage
+    resumed: Any = None  # the alerts client back after the outage
     reconnect_attempts: list = field(default_factory=list)
-    metrics_after: object = None
+    metrics_after: Any = None
     exited: list = field(default_factory=list)
     logs: str = ""  # the end of each console process's output, for failure messages
     read_back: dict = field(default_factory=dict)
-    series: object = None
+    series: Any = None
 
     def healthy_again_after(self):
         """Seconds from Redis's restart to the first 200 from /healthz, or None."""
@@ -329,7 +330,7 @@ def test_alerts_replayed_after_the_outage_are_marked_as_from_the_event_log(recor
 
 
 def test_the_replay_after_the_outage_ends_with_resumed_from_the_event_log_at_the_latest_seq(record):
-    answer = record.resumed.replay[-1] if record.resumed.replay else {"type": None}
+    answer: Any = record.resumed.replay[-1] if record.resumed.replay else {"type": None}
     assert answer["type"] == "resumed", record.resumed.describe()
     assert answer["data"]["source"] == "event_log"
     assert isinstance(answer["data"]["seq"], int) and answer["data"]["seq"] >= record.resumed.hello["data"]["seq"]

@@ -12,6 +12,7 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -24,10 +25,10 @@ pytestmark = pytest.mark.services
 @dataclass
 class Record:
     since: int = 0  # the last seq the client saw before its process died
-    cut_off: object = None  # the client's socket to the killed process
-    resumed: object = None  # the client again, on the surviving process
+    cut_off: Any = None  # the client's socket to the killed process
+    resumed: Any = None  # the client again, on the surviving process
     reconnect_attempts: list = field(default_factory=list)
-    witness: object = None  # a socket on the surviving process all along
+    witness: Any = None  # a socket on the surviving process all along
     committed: list = field(default_factory=list)  # (alert id, status) of each write while the client was away
     survivor_exited: list = field(default_factory=list)
 
@@ -43,7 +44,11 @@ async def writes_while_away(console, record, survivor):
     created = []
     for n in range(3):
         title = f"While the client was away #{n}"
-        body = {"source": "fault-daphne", "title": title, "labels": {"run": secrets.token_hex(4)}}
+        body: dict[str, Any] | None = {
+            "source": "fault-daphne",
+            "title": title,
+            "labels": {"run": secrets.token_hex(4)},
+        }
         answer = await acall(console, "POST", "/api/v1/alerts/", body, url=survivor)
         assert answer.status == 201, f"writing through the surviving process: {answer}"
         created.append(answer.body["id"])

@@ -25,6 +25,7 @@ import urllib.request
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -58,9 +59,9 @@ def event_key(alert_id, status):
 class _Client:
     seen: set = field(default_factory=set)
     frames: int = 0
-    connect_seconds: float = None
-    error: str = None
-    socket: object = None
+    connect_seconds: float | None = None
+    error: str | None = None
+    socket: Any = None
     closing: bool = False  # the swarm is closing it, so its end is no error
 
 

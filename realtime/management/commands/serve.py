@@ -2,7 +2,7 @@ import logging
 
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server  # installs the asyncio reactor; keep before twisted imports
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from twisted.internet import reactor
 
 from realtime.schedule import ensure_in_process_scheduler
@@ -11,11 +11,11 @@ from realtime.schedule import ensure_in_process_scheduler
 class Command(BaseCommand):
     help = "Serve the console with daphne; without REDIS_URL the periodic jobs run in this process."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
 
-    def handle(self, host, port, **options):
+    def handle(self, *args: object, host: str, port: int, **options: object) -> None:
         from opsconsole.asgi import application
 
         logging.getLogger(__name__).info("Serving on http://%s:%s", host, port)
@@ -26,6 +26,7 @@ class Command(BaseCommand):
             # The scheduler needs a running event loop: callLater(0) runs it
             # on the first turn of the reactor's loop (startup triggers fire
             # before the loop runs).
-            ready_callable=lambda: reactor.callLater(0, ensure_in_process_scheduler),
+            # (twisted's stub types the module-level reactor as the interface class, self and all)
+            ready_callable=lambda: reactor.callLater(0, ensure_in_process_scheduler),  # type: ignore[arg-type]
             websocket_max_message_size=1024 * 1024,
         ).run()
