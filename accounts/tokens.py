@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.credentials import token_revoked
 from accounts.models import ApiToken
 
 KEY_SCHEME = "oc"
@@ -69,9 +70,14 @@ def authenticate_key(key: str) -> ApiToken | None:
 
 
 def revoke(token: ApiToken) -> bool:
-    """Revoke ``token``; idempotent (the first revocation time is kept)."""
+    """Revoke ``token``; idempotent (the first revocation time is kept).
+
+    Once committed, the sockets opened with it close on every web process.
+    """
     with transaction.atomic():
         updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        if updated:
+            token_revoked.send(ApiToken, token=token)
     token.refresh_from_db(fields=["revoked_at"])
     return bool(updated)
 

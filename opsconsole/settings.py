@@ -280,6 +280,13 @@ OPSCONSOLE_STALE_SECONDS = env_int("OPSCONSOLE_STALE_SECONDS", 300, minimum=1)
 OPSCONSOLE_REPLAY_MAX_EVENTS = env_int("OPSCONSOLE_REPLAY_MAX_EVENTS", 50_000, minimum=1000)
 # Pushed events a socket may owe (its peer not reading) before resync_required and close 4408.
 OPSCONSOLE_WS_MAX_PENDING = env_int("OPSCONSOLE_WS_MAX_PENDING", 1000, minimum=10)
+# Open sockets per user and per address on one web process, and on the process in all (0: what its
+# file-descriptor limit leaves, see realtime/access.py); beyond them a handshake gets close 4429.
+OPSCONSOLE_WS_MAX_PER_USER = env_int("OPSCONSOLE_WS_MAX_PER_USER", 200, minimum=1)
+OPSCONSOLE_WS_MAX_PER_ADDRESS = env_int("OPSCONSOLE_WS_MAX_PER_ADDRESS", 1000, minimum=1)
+OPSCONSOLE_WS_MAX_PER_PROCESS = env_int("OPSCONSOLE_WS_MAX_PER_PROCESS", 0, minimum=0)
+# Seconds between re-checks of every open socket's credentials (the safety net behind announcements).
+OPSCONSOLE_WS_RECHECK_INTERVAL = env_float("OPSCONSOLE_WS_RECHECK_INTERVAL", 30.0, minimum=0.5)
 OPSCONSOLE_HOSTNAME = env_str("OPSCONSOLE_HOSTNAME") or None  # None: socket.gethostname()
 
 # --- E-mail (notification channels of kind "email") -------------------------------

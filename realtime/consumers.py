@@ -13,7 +13,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from realtime import fanout, layer_watch, protocol, stats
+from realtime import access, fanout, layer_watch, protocol, stats
 from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import Envelope, envelope, utc_now_iso
 from realtime.frames import Frame
@@ -36,6 +36,8 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
     # subscription per topic (realtime.fanout), not a subscription per socket.
     channel_layer_alias = None
     flow: WriteFlow | None = None  # the send-buffer watch (realtime.transport), once the socket is let in
+    admitted = False  # counted in realtime.access, until it disconnects
+    access_ended = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # Redis can fail under any handler after the handshake was accepted
@@ -86,6 +88,23 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
             )
             await self.close(code=protocol.CLOSE_PERMISSION_DENIED)
             return
+        principal = access.Principal(
+            user_id=user.pk,
+            address=(self.scope.get("client") or ("", 0))[0],
+            token_id=self.scope.get("api_token_id"),
+            session_key=self.scope.get("session_key"),
+        )
+        refusal = access.admit(self, principal)
+        if refusal is not None:
+            await self.send_frame(protocol.error_frame(protocol.TOO_MANY_CONNECTIONS, refusal))
+            await self.close(code=protocol.CLOSE_TOO_MANY_CONNECTIONS)
+            return
+        self.admitted = True
+        try:
+            await access.watch(self)
+        except BaseException:
+            await self._release()
+            raise
         self.client_id = f"client_{uuid.uuid4().hex[:12]}"
         self.subscription = Subscription()
         self.flow = WriteFlow.attach(self.scope)
@@ -109,7 +128,27 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         )
         await self.outbox.release(covered_through=None)
 
+    async def end_access(self, ending: access.Ending) -> None:
+        """The credentials this socket was let in with no longer hold (realtime.access): say so, and close."""
+        if self.access_ended:
+            return
+        self.access_ended = True
+        await self._release()  # no longer counted, whenever the peer finishes closing
+        if hasattr(self, "outbox"):
+            self.outbox.close()
+        await self.send_frame(protocol.error_frame(ending.error_code, ending.message))
+        await self.close(code=ending.close_code)
+
+    async def _release(self) -> None:
+        if self.admitted:
+            self.admitted = False
+            try:
+                await access.release(self)
+            except BUFFER_ERRORS as error:  # the layer is down and is reset when that is noticed
+                logger.info("Could not leave the control topic: %s", error)
+
     async def disconnect(self, code: int) -> None:
+        await self._release()
         if getattr(self, "joined", False):
             self.outbox.close()
             layer_watch.unwatch(self)

@@ -59,6 +59,14 @@ def publish_on_commit(topic: str, type_: str, data: Any) -> None:
     transaction.on_commit(lambda: publish(topic, type_, data))
 
 
+def send_control(topic: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to every process subscribed to the control ``topic``: no seq, no replay, no socket sees it.
+
+    Raises what the layer raises; the caller decides what a lost message costs.
+    """
+    _group_send(group_name(topic), {"type": "stream.event", "event": message})
+
+
 @lru_cache(maxsize=4)
 def _publisher(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

@@ -12,6 +12,7 @@ from tests.factories import make_token, make_user
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ALLOWED_ORIGIN = b"http://127.0.0.1:8000"
+SERVED_ON = (b"host", b"127.0.0.1:8000")  # what a browser on ALLOWED_ORIGIN sends as Host
 
 
 @database_sync_to_async
@@ -25,7 +26,7 @@ def session_cookie_for(user):
 
 
 async def open_socket(path="/ws/metrics", headers=()):
-    communicator = WebsocketCommunicator(router, path, headers=list(headers))
+    communicator = WebsocketCommunicator(router, path, headers=[SERVED_ON, *headers])
     connected, close_code = await communicator.connect(timeout=5)
     return communicator, connected, close_code
 
@@ -101,3 +102,59 @@ async def test_a_revoked_token_is_refused_with_4401():
     frame = await communicator.receive_json_from(timeout=5)
     assert frame["data"]["code"] == "AUTHENTICATION_FAILED"
     assert (await communicator.receive_output(timeout=5))["code"] == 4401
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [b"http://127.0.0.1:9999", b"https://127.0.0.1:8000", b"http://127.0.0.1", b"http://localhost:8000", b"null"],
+)
+async def test_an_origin_of_another_scheme_host_or_port_is_refused_with_a_staff_cookie(origin):
+    staff = await database_sync_to_async(make_user)(staff=True)
+    cookie = await session_cookie_for(staff)
+    _, connected, _ = await open_socket(headers=[(b"origin", origin), (b"cookie", cookie)])
+    assert not connected
+
+
+async def test_a_host_header_outside_allowed_hosts_makes_no_origin_the_consoles(settings):
+    staff = await database_sync_to_async(make_user)(staff=True)
+    cookie = await session_cookie_for(staff)
+    communicator = WebsocketCommunicator(
+        router,
+        "/ws/metrics",
+        headers=[(b"host", b"evil.example"), (b"origin", b"http://evil.example"), (b"cookie", cookie)],
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+
+
+async def test_a_csrf_trusted_origin_is_accepted_exactly_and_its_subdomain_pattern_too(settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://console.example.com", "https://*.ops.example.com"]
+    staff = await database_sync_to_async(make_user)(staff=True)
+    cookie = await session_cookie_for(staff)
+    outcomes = {}
+    for origin in (b"https://console.example.com", b"https://a.ops.example.com", b"http://console.example.com"):
+        communicator, connected, _ = await open_socket(headers=[(b"origin", origin), (b"cookie", cookie)])
+        outcomes[origin] = connected
+        if connected:
+            await communicator.disconnect()
+    assert outcomes == {
+        b"https://console.example.com": True,
+        b"https://a.ops.example.com": True,
+        b"http://console.example.com": False,
+    }
+
+
+async def test_a_secure_connection_expects_an_https_origin():
+    staff = await database_sync_to_async(make_user)(staff=True)
+    cookie = await session_cookie_for(staff)
+    outcomes = {}
+    for origin in (b"https://127.0.0.1:8000", b"http://127.0.0.1:8000"):
+        communicator = WebsocketCommunicator(
+            router, "/ws/metrics", headers=[SERVED_ON, (b"origin", origin), (b"cookie", cookie)]
+        )
+        communicator.scope["scheme"] = "wss"
+        connected, _ = await communicator.connect(timeout=5)
+        outcomes[origin] = connected
+        if connected:
+            await communicator.disconnect()
+    assert outcomes == {b"https://127.0.0.1:8000": True, b"http://127.0.0.1:8000": False}
