@@ -89,9 +89,9 @@ def main():
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
-    from tests.live import running_console
+    from tests.live import SWARM_CAPS, running_console
 
-    with running_console("services", web_processes=args.web_processes) as console:
+    with running_console("services", web_processes=args.web_processes, extra_env=SWARM_CAPS) as console:
         connect_figures(console, args.connect_sockets)
         write_figures(console, args.sockets, args.rate, args.seconds)
 

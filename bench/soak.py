@@ -68,11 +68,12 @@ def soak(args, log=print):
     """Run the soak; returns the exit status described in the module docstring."""
     import psutil
 
-    from tests.live import running_console
+    from tests.live import SWARM_CAPS, running_console
     from tests.load.swarm import PacedWriter, load_average, swarms
 
     total_seconds = args.warmup_seconds + args.minutes * 60
-    with running_console("services", web_processes=args.web_processes) as console, contextlib.ExitStack() as stack:
+    console_env = {"web_processes": args.web_processes, "extra_env": SWARM_CAPS}
+    with running_console("services", **console_env) as console, contextlib.ExitStack() as stack:
         daphnes = [psutil.Process(process.pid) for process, _command in console.processes]
         started = swarms(stack, console.urls, console.token, args.sockets, args.client_processes)
         connects = [swarm.connected(timeout=300) for swarm in started]

@@ -14,7 +14,7 @@ import resource
 
 import pytest
 
-from tests.live import running_console
+from tests.live import SWARM_CAPS, running_console
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,5 +28,5 @@ def _room_for_thousands_of_sockets():
 
 @pytest.fixture(scope="session")
 def console():
-    with running_console("services", web_processes=2) as console:
+    with running_console("services", web_processes=2, extra_env=SWARM_CAPS) as console:
         yield console
