@@ -4,6 +4,12 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 
+from opsconsole.environment import load_settings_or_exit
+
+# Celery reads the settings lazily, deep inside its start-up, where an error
+# becomes a traceback: read them now so a wrong setting is one line, exit 2.
+load_settings_or_exit()
+
 app = Celery("opsconsole")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -1,25 +1,37 @@
 """Reading configuration from environment variables.
 
 Every setting of the console comes from the environment (12-factor). These
-helpers turn a variable into a typed value or fail at start-up with a message
-that names the variable and what was wrong, instead of letting a typo become a
-silent default.
+helpers turn a variable into a typed value or fail at start-up with one line
+that names the variable, says what was wrong and shows a value that would
+work, instead of letting a typo become a silent default.
 """
 
 import os
+import sys
+from collections.abc import Iterable
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
+# What a process exits with when its configuration is wrong (as argparse does for bad usage).
+CONFIGURATION_EXIT_CODE = 2
 
 
-def env_str(name, default=None):
+class ConfigurationError(ImproperlyConfigured):
+    """A setting read from the environment is missing or malformed; the message is one line."""
+
+    def __init__(self, name: str, problem: str, example: str) -> None:
+        self.name = name
+        super().__init__(f"{problem}; for example {name}={example}")
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value is None else value.strip()
 
 
-def env_bool(name, default=False):
+def env_bool(name: str, default: bool = False) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -28,44 +40,60 @@ def env_bool(name, default=False):
         return True
     if word in FALSE_WORDS:
         return False
-    raise ImproperlyConfigured(
-        f"{name}={raw!r} is not a boolean; use one of {', '.join(sorted(TRUE_WORDS | FALSE_WORDS - {''}))}."
-    )
+    words = ", ".join(sorted(TRUE_WORDS | FALSE_WORDS - {""}))
+    raise ConfigurationError(name, f"{name}={raw!r} is not a boolean (use one of {words})", "1")
 
 
-def env_int(name, default, *, minimum=None, maximum=None):
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+        raise ConfigurationError(name, f"{name}={raw!r} is not a whole number", str(default)) from None
     if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} is below the minimum of {minimum}.")
+        raise ConfigurationError(name, f"{name}={value} is below the minimum of {minimum}", str(default))
     if maximum is not None and value > maximum:
-        raise ImproperlyConfigured(f"{name}={value} is above the maximum of {maximum}.")
+        raise ConfigurationError(name, f"{name}={value} is above the maximum of {maximum}", str(default))
     return value
 
 
-def env_float(name, default, *, minimum=None):
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
+    example = f"{default:g}"
     try:
         value = float(raw.strip())
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+        raise ConfigurationError(name, f"{name}={raw!r} is not a number", example) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number.")
+        raise ConfigurationError(name, f"{name}={raw!r} is not a finite number", example)
     if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} is below the minimum of {minimum}.")
+        raise ConfigurationError(name, f"{name}={value:g} is below the minimum of {minimum:g}", example)
     return value
 
 
-def env_list(name, default=()):
+def env_list(name: str, default: Iterable[str] = ()) -> list[str]:
     """A comma-separated list; blanks between commas are ignored."""
     raw = os.environ.get(name)
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def load_settings_or_exit() -> None:
+    """Load Django's settings now; on a configuration error print its one line and exit with code 2.
+
+    Every entry point (manage.py, the ASGI module daphne imports, the Celery
+    app) calls this first, so a wrong setting reads the same everywhere and
+    never as a traceback.
+    """
+    from django.conf import settings
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - touching a setting is what loads them
+    except ConfigurationError as error:
+        print(f"opsconsole: configuration error: {error}", file=sys.stderr)
+        sys.exit(CONFIGURATION_EXIT_CODE)

@@ -4,7 +4,12 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 
-from opsconsole.request_threads import django_application, on_kept_threads
+from opsconsole.environment import load_settings_or_exit
+
+# daphne imports this module first: a wrong setting is one line and exit 2 here too.
+load_settings_or_exit()
+
+from opsconsole.request_threads import django_application, on_kept_threads  # noqa: E402
 
 http_application = on_kept_threads(django_application())
 

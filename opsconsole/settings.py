@@ -11,9 +11,8 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
-from opsconsole.environment import env_bool, env_float, env_int, env_list, env_str
+from opsconsole.environment import ConfigurationError, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OPSCONSOLE_VAR_DIR", str(BASE_DIR / "var")))
@@ -21,11 +20,21 @@ VAR_DIR = Path(env_str("OPSCONSOLE_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
+# The embedded shape (neither Postgres nor Redis configured) is a laptop or a
+# trial: `make run` keeps its key in var/secret_key, and every manage.py
+# command reads it from there too. A console on shared services is
+# production, where a key lying in a file next to the code is not one to trust.
+EMBEDDED_SHAPE = not (env_str("DATABASE_URL") or env_str("REDIS_URL"))
+KEPT_SECRET_KEY_FILE = VAR_DIR / "secret_key"
+if not SECRET_KEY and EMBEDDED_SHAPE and KEPT_SECRET_KEY_FILE.is_file():
+    SECRET_KEY = KEPT_SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is required when DEBUG is off. `make run` creates one in "
-            "var/secret_key; in production set it from your secret store."
+        raise ConfigurationError(
+            "SECRET_KEY",
+            "SECRET_KEY is required when DEBUG is off (`make run` keeps one in var/secret_key for the "
+            "embedded shape; in production set it from your secret store)",
+            "$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')",
         )
     # A throwaway key: sessions end when the process does, which is acceptable
     # for a developer who asked for DEBUG and nothing else.
@@ -90,13 +99,18 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'opsconsole.sqlite3'}",
-        conn_max_age=0,
-        conn_health_checks=True,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'opsconsole.sqlite3'}",
+            conn_max_age=0,
+            conn_health_checks=True,
+        )
+    }
+except ValueError as error:
+    raise ConfigurationError(
+        "DATABASE_URL", f"DATABASE_URL is not a database URL ({error})", "postgres://user:pw@host:5432/opsconsole"
+    ) from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI every request and WebSocket handshake runs in a thread of its
     # own, so connections cannot persist per thread: without a pool each one
@@ -128,6 +142,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, Celery, replay buffer --------------------------------
 
 REDIS_URL = env_str("REDIS_URL") or None
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ConfigurationError(
+        "REDIS_URL", f"REDIS_URL={REDIS_URL!r} is not a redis://, rediss:// or unix:// URL", "redis://redis:6379/0"
+    )
 OPSCONSOLE_REDIS_PREFIX = env_str("OPSCONSOLE_REDIS_PREFIX", "opsconsole")
 
 if REDIS_URL:
@@ -301,11 +319,15 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "opsconsole@localhost")
 
 # --- Logging ------------------------------------------------------------------------
 
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ConfigurationError("LOG_LEVEL", f"LOG_LEVEL={LOG_LEVEL!r} is not a log level", "INFO")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }

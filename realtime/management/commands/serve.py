@@ -2,10 +2,29 @@ import logging
 
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server  # installs the asyncio reactor; keep before twisted imports
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import reactor
 
 from realtime.schedule import ensure_in_process_scheduler
+
+logger = logging.getLogger(__name__)
+
+
+class ConsoleServer(Server):
+    """Daphne's server, saying it serves only once it listens, and remembering a failure to listen."""
+
+    def __init__(self, *args, announce, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.announce = announce
+        self.listen_failure: str | None = None
+
+    def listen_success(self, port) -> None:
+        super().listen_success(port)
+        self.announce()
+
+    def listen_error(self, failure) -> None:
+        self.listen_failure = failure.getErrorMessage()
+        super().listen_error(failure)
 
 
 class Command(BaseCommand):
@@ -18,9 +37,11 @@ class Command(BaseCommand):
     def handle(self, *args: object, host: str, port: int, **options: object) -> None:
         from opsconsole.asgi import application
 
-        logging.getLogger(__name__).info("Serving on http://%s:%s", host, port)
-        self.stdout.write(f"opsconsole is serving on http://{host}:{port}/ (Ctrl-C stops it)")
-        Server(
+        def announce() -> None:
+            logger.info("Serving on http://%s:%s", host, port)
+            self.stdout.write(f"opsconsole is serving on http://{host}:{port}/ (Ctrl-C stops it)")
+
+        server = ConsoleServer(
             application=application,
             endpoints=build_endpoint_description_strings(host=host, port=port),
             # The scheduler needs a running event loop: callLater(0) runs it
@@ -29,4 +50,9 @@ class Command(BaseCommand):
             # (twisted's stub types the module-level reactor as the interface class, self and all)
             ready_callable=lambda: reactor.callLater(0, ensure_in_process_scheduler),  # type: ignore[arg-type]
             websocket_max_message_size=1024 * 1024,
-        ).run()
+            announce=announce,
+        )
+        server.run()
+        if server.listen_failure is not None:
+            # A server that could not listen must not look like one that stopped cleanly.
+            raise CommandError(f"cannot listen on {host}:{port}: {server.listen_failure}")
