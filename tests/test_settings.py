@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +20,8 @@ def settings_in_subprocess(env, expression):
         for key, value in os.environ.items()
         if key not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY")
     }
+    # An empty var/ of its own: a kept var/secret_key must not stand in for a missing SECRET_KEY.
+    clean["OPSCONSOLE_VAR_DIR"] = tempfile.mkdtemp(prefix="opsconsole-settings-")
     clean.update(env)
     code = (
         "import os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'opsconsole.settings'); "
