@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from tests.live import free_port, running_console, run_coroutine
+from tests.live import free_port, run_coroutine, running_console
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -30,9 +30,7 @@ FOREIGN = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", 
 
 
 def newcomer_env(**extra: str) -> dict:
-    env = {
-        key: value for key, value in os.environ.items() if key not in FOREIGN and not key.startswith("OPSCONSOLE_")
-    }
+    env = {key: value for key, value in os.environ.items() if key not in FOREIGN and not key.startswith("OPSCONSOLE_")}
     env.update(extra)
     return env
 
@@ -64,10 +62,9 @@ def wait_until_served(url: str, process: subprocess.Popen, timeout: float = 120)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, f"make run exited with {process.returncode}"
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            if response.status == 200:
+                return
         time.sleep(0.5)
     raise AssertionError(f"{url} was not served within {timeout} s")
 
@@ -126,7 +123,14 @@ def test_make_test_runs_pytest_in_a_fresh_clone(fresh_clone: Path):
 def test_manage_py_reads_the_kept_secret_key_in_the_embedded_shape(tmp_path: Path):
     (tmp_path / "secret_key").write_text("kept-key-" * 6 + "\n")
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)"],
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.conf import settings; print(settings.SECRET_KEY)",
+        ],
         cwd=BASE_DIR,
         env=newcomer_env(OPSCONSOLE_VAR_DIR=str(tmp_path)),
         capture_output=True,
