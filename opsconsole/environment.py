@@ -9,6 +9,7 @@ work, instead of letting a typo become a silent default.
 import os
 import sys
 from collections.abc import Iterable
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -26,6 +27,10 @@ class ConfigurationError(ImproperlyConfigured):
         super().__init__(f"{problem}; for example {name}={example}")
 
 
+@overload
+def env_str(name: str) -> str | None: ...
+@overload
+def env_str(name: str, default: str) -> str: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value is None else value.strip()

@@ -77,7 +77,7 @@ def test_the_first_screen_is_make_run_and_make_test():
 def test_make_run_then_the_readme_token_command_gives_a_token_the_api_accepts(fresh_clone: Path):
     port = free_port()
     env = newcomer_env()
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S602 - the README's command, run by a shell as a user would
         f"make run PORT={port}",
         shell=True,
         cwd=fresh_clone,
@@ -88,7 +88,7 @@ def test_make_run_then_the_readme_token_command_gives_a_token_the_api_accepts(fr
     )
     try:
         wait_until_served(f"http://127.0.0.1:{port}", server)
-        created = subprocess.run(
+        created = subprocess.run(  # noqa: S602 - the README's command, run by a shell as a user would
             readme_token_command(), shell=True, cwd=fresh_clone, env=env, capture_output=True, text=True, timeout=60
         )
         assert created.returncode == 0, created.stderr
@@ -107,7 +107,7 @@ def test_make_run_then_the_readme_token_command_gives_a_token_the_api_accepts(fr
 @pytest.mark.timeout(300)
 def test_make_test_runs_pytest_in_a_fresh_clone(fresh_clone: Path):
     # The whole suite takes long; one module shows the target works from a clone.
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S602 - the README's command, run by a shell as a user would
         'make test PYTEST_ARGS="-q -p no:cacheprovider tests/test_settings.py"',
         shell=True,
         cwd=fresh_clone,

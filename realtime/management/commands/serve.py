@@ -1,28 +1,31 @@
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server  # installs the asyncio reactor; keep before twisted imports
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import reactor
+from twisted.python.failure import Failure
 
 from realtime.schedule import ensure_in_process_scheduler
 
 logger = logging.getLogger(__name__)
 
 
-class ConsoleServer(Server):
+class ConsoleServer(Server):  # type: ignore[misc]  # daphne ships no types
     """Daphne's server, saying it serves only once it listens, and remembering a failure to listen."""
 
-    def __init__(self, *args, announce, **kwargs) -> None:
+    def __init__(self, *args: Any, announce: Callable[[], None], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.announce = announce
         self.listen_failure: str | None = None
 
-    def listen_success(self, port) -> None:
+    def listen_success(self, port: Any) -> None:
         super().listen_success(port)
         self.announce()
 
-    def listen_error(self, failure) -> None:
+    def listen_error(self, failure: Failure) -> None:
         self.listen_failure = failure.getErrorMessage()
         super().listen_error(failure)
 
