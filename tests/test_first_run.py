@@ -194,7 +194,7 @@ def test_a_missing_secret_key_says_how_to_make_one(tmp_path: Path):
     )
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
-    assert "SECRET_KEY is required when DEBUG is off" in line and "for example SECRET_KEY=" in line
+    assert "SECRET_KEY is required when DEBUG is off" in line and "for example SECRET_KEY=$(python3" in line
 
 
 def test_serve_on_a_busy_port_exits_non_zero_without_claiming_to_serve(tmp_path: Path):
