@@ -29,7 +29,7 @@ class AlertDict(TypedDict):
     message: str
     value: float | None
     threshold: float | None
-    labels: dict[str, str]
+    labels: dict[str, str | None]
     status: str
     silenced: bool
     starts_at: str | None
@@ -61,7 +61,14 @@ class IncidentDict(TypedDict):
 
 
 def _text(value: object) -> str:
-    return "" if value is None else str(value)
+    # The text columns are NOT NULL, so a loaded object never has None here;
+    # if one did, it renders as DRF renders it, null.
+    return None if value is None else str(value)  # type: ignore[return-value]
+
+
+def _label(value: object) -> str | None:
+    # Labels are JSON: a null value renders as DRF renders it, null.
+    return None if value is None else str(value)
 
 
 def _number(value: float | None) -> float | None:
@@ -91,7 +98,7 @@ def alert_data(alert: Alert) -> AlertDict:
         "message": _text(alert.message),
         "value": _number(alert.value),
         "threshold": _number(alert.threshold),
-        "labels": {str(key): _text(value) for key, value in alert.labels.items()},
+        "labels": {str(key): _label(value) for key, value in alert.labels.items()},
         "status": _text(alert.status),
         "silenced": bool(alert.silenced),
         "starts_at": _moment(alert.starts_at),

@@ -40,9 +40,9 @@ class Fanout:
         # consumer -> None: offered events in the order they joined, left in O(1)
         self.members: dict[EventTaker, None] = {}
         self.channel: str | None = None
-        # The subscription under way or done; sockets joining meanwhile wait for it.
-        self.subscribed: asyncio.Future[None] | None = None
         self._relay: asyncio.Task[None] | None = None
+        # The subscription under way or done; sockets joining meanwhile wait for it.
+        self.subscribed: asyncio.Future[None] = asyncio.ensure_future(self._subscribe())
 
     async def _subscribe(self) -> None:
         self.channel = await self.layer.new_channel("fanout.")
@@ -78,12 +78,10 @@ async def join(consumer: EventTaker, topic: str) -> None:
     layer = get_channel_layer()
     fanouts = _fanouts.setdefault(layer, {})
     fanout = fanouts.get(topic)
-    if fanout is None or fanout.subscribed is None:
+    if fanout is None:
         fanout = fanouts[topic] = Fanout(layer, topic)
-        fanout.subscribed = asyncio.ensure_future(fanout._subscribe())
-    subscribed = fanout.subscribed
     try:
-        await asyncio.shield(subscribed)
+        await asyncio.shield(fanout.subscribed)
     except BaseException:
         if fanouts.get(topic) is fanout and not fanout.members:
             del fanouts[topic]  # the next socket tries again
