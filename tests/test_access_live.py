@@ -110,8 +110,8 @@ def assert_closed_in_time(results, error, code):
 def test_a_revoked_token_closes_its_sockets_on_both_processes_within_5_s(console):
     key = make_staff(console, "revoked-token")
     revoke = (
-        "from accounts.models import ApiToken; from accounts.tokens import revoke; "
-        f"revoke(ApiToken.objects.get(prefix={key.split('_')[1]!r}))"
+        "from accounts.models import ApiToken; from accounts.tokens import revoke, split_key; "
+        f"revoke(ApiToken.objects.get(prefix=split_key({key!r})))"
     )
     results = endings_after(console, lambda: open_sockets(console, token=key), lambda: change_and_time(console, revoke))
     assert_closed_in_time(results, "AUTHENTICATION_FAILED", 4401)
