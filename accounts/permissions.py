@@ -1,23 +1,59 @@
-from rest_framework.permissions import DjangoModelPermissions
+"""Who may call which endpoint: staff everything, others what a permission grants.
+
+The permission follows the *action*, not the HTTP method: acknowledging an
+alert is a POST, yet it changes the alert, so it needs ``change_alert``. The
+README's "Who may do what" table lists every endpoint with what it needs,
+and ``tests/test_permissions_table.py`` checks every operation of the
+OpenAPI schema against that table.
+"""
+
+from rest_framework.permissions import BasePermission
+
+# What the standard actions of a view set do to their model.
+ACTION_VERBS = {
+    "list": "view",
+    "retrieve": "view",
+    "create": "add",
+    "update": "change",
+    "partial_update": "change",
+    "destroy": "delete",
+    "metadata": "view",  # OPTIONS on a view set
+}
+# What a plain view's method does to the model it names (``permission_model``).
+METHOD_VERBS = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "POST": "add", "PUT": "change", "PATCH": "change"}
 
 
-class StaffOrModelPermissions(DjangoModelPermissions):
-    """Staff may do everything; other users only what a model permission grants.
+def required_permission(view, method: str) -> str | None:
+    """The one permission this call needs, or None when only staff may make it.
 
-    Unlike DRF's class, reading needs the ``view`` permission too: an ops
-    console's alerts are not for every account on the system. Views without a
-    queryset (stats, metrics) are staff-only unless they name a ``permission_model``.
+    A view names its own actions in ``action_permissions`` (keyed by view-set
+    action, or by lower-case method on a plain view); anything else follows
+    the verb tables above on the view's model. A custom action nobody
+    declared is staff-only rather than guessed from its method.
     """
+    action = getattr(view, "action", None) or method.lower()
+    declared = getattr(view, "action_permissions", {})
+    if action in declared:
+        return declared[action]
+    model = _model_of(view)
+    if model is None:
+        return None
+    verb = ACTION_VERBS.get(action) if getattr(view, "action", None) else METHOD_VERBS.get(method)
+    if verb is None:
+        return None
+    return f"{model._meta.app_label}.{verb}_{model._meta.model_name}"
 
-    perms_map = {
-        "GET": ["%(app_label)s.view_%(model_name)s"],
-        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
-        "HEAD": ["%(app_label)s.view_%(model_name)s"],
-        "POST": ["%(app_label)s.add_%(model_name)s"],
-        "PUT": ["%(app_label)s.change_%(model_name)s"],
-        "PATCH": ["%(app_label)s.change_%(model_name)s"],
-        "DELETE": ["%(app_label)s.delete_%(model_name)s"],
-    }
+
+def _model_of(view):
+    model = getattr(view, "permission_model", None)
+    if model is not None:
+        return model
+    queryset = getattr(view, "queryset", None)
+    return None if queryset is None else queryset.model
+
+
+class ActionPermissions(BasePermission):
+    """Staff may do everything; anyone else needs the action's permission."""
 
     def has_permission(self, request, view):
         user = request.user
@@ -25,13 +61,5 @@ class StaffOrModelPermissions(DjangoModelPermissions):
             return False
         if user.is_staff:
             return True
-        model = getattr(view, "permission_model", None)
-        if model is None and (getattr(view, "queryset", None) is not None or hasattr(view, "get_queryset")):
-            try:
-                model = self._queryset(view).model
-            except Exception:  # noqa: BLE001 - a view without a queryset is staff-only
-                model = None
-        if model is None:
-            return False
-        perms = self.get_required_permissions(request.method, model)
-        return user.has_perms(perms)
+        needed = required_permission(view, request.method)
+        return needed is not None and user.has_perm(needed)

@@ -230,7 +230,7 @@ REST_FRAMEWORK = {
         "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.StaffOrModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.ActionPermissions"],
     "DEFAULT_PAGINATION_CLASS": "opsconsole.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

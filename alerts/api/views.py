@@ -72,6 +72,7 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     search_fields = ["title", "message", "source", "fingerprint"]
     ordering_fields = ["id", "starts_at", "last_seen_at", "severity", "status", "occurrences"]
     ordering = ["-last_seen_at", "-id"]
+    action_permissions = {"acknowledge": "alerts.change_alert", "resolve": "alerts.change_alert"}
 
     @extend_schema(
         summary="Raise an alert (or update its open twin)",
@@ -145,6 +146,11 @@ class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Retrieve
     search_fields = ["title", "summary"]
     ordering_fields = ["id", "opened_at", "severity", "status"]
     ordering = ["-opened_at", "-id"]
+    action_permissions = {
+        "attach_alerts": "alerts.change_incident",
+        "notes": "alerts.change_incident",
+        "timeline": "alerts.view_incident",
+    }
 
     @extend_schema(
         summary="Open an incident", request=s.IncidentCreateSerializer, responses={201: s.IncidentSerializer}

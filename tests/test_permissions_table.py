@@ -1,0 +1,100 @@
+"""Every API operation answers as the README's "Who may do what" table says.
+
+The walk is over the OpenAPI schema, so an endpoint added without a row in
+the table fails here, and so does a row whose endpoint has gone.
+"""
+
+import itertools
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
+
+from alerts.models import Alert, AlertRule, Incident, Silence
+from tests.factories import make_token
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+METHODS = ("get", "post", "put", "patch", "delete")
+_numbers = itertools.count(1)
+
+
+def readme_table():
+    """``{(METHOD, path): permission}`` from the README's table."""
+    section = README.read_text().split("### Who may do what", 1)[1].split("\n### ", 1)[0]
+    table = {}
+    for row in re.findall(r"^\| (.+) \| `([a-z_]+\.[a-z_]+)` \|$", section, re.MULTILINE):
+        for method, path in re.findall(r"`([A-Z]+) (/[^`]+)`", row[0]):
+            table[(method, path)] = row[1]
+    return table
+
+
+def schema_operations():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {(method.upper(), path) for path, item in schema["paths"].items() for method in item if method in METHODS}
+
+
+def test_the_table_and_the_schema_name_the_same_operations():
+    table, operations = readme_table(), schema_operations()
+    assert len(table) > 20
+    assert operations - table.keys() == set(), "operations without a row in the README"
+    assert table.keys() - operations == set(), "rows for operations the API no longer has"
+
+
+def permission_token(*codenames):
+    # No password: hashing one per user would be most of this test's time.
+    user = get_user_model().objects.create_user(username=f"perm{next(_numbers)}", password=None)
+    for codename in codenames:
+        app_label, name = codename.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=name))
+    return make_token(user)[1]
+
+
+@pytest.fixture
+def objects(db):
+    now = timezone.now()
+    alert = Alert.objects.create(title="disk full", fingerprint="disk-full", source="test")
+    incident = Incident.objects.create(title="storage outage")
+    rule = AlertRule.objects.create(name="cpu", metric="cpu_percent", threshold=90, title="cpu high")
+    silence = Silence.objects.create(
+        matchers={"host": "db-1"}, ends_at=now + timedelta(hours=1), comment="maintenance", created_by="test"
+    )
+    return {"alerts": alert.pk, "incidents": incident.pk, "rules": rule.pk, "silences": silence.pk}
+
+
+def call(key, method, path, objects):
+    resource = path.split("/")[3]
+    url = path.replace("{id}", str(objects.get(resource, 1)))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return getattr(client, method.lower())(url, {}, format="json")
+
+
+def test_each_operation_needs_exactly_its_permission(objects):
+    table = readme_table()
+    every = set(table.values())
+    nothing = permission_token()
+    # For each permission: a token holding only it, and one holding every other.
+    only = {codename: permission_token(codename) for codename in every}
+    all_but = {codename: permission_token(*(every - {codename})) for codename in every}
+    for (method, path), needed in sorted(table.items(), key=lambda item: item[0][0] == "DELETE"):
+        for key in (nothing, all_but[needed]):
+            answer = call(key, method, path, objects)
+            assert answer.status_code == 403, (method, path, needed, answer.status_code)
+        answer = call(only[needed], method, path, objects)
+        assert answer.status_code not in (401, 403), (method, path, needed, answer.status_code, answer.content)
+        assert answer.status_code < 500, (method, path, answer.status_code)
+
+
+def test_add_alert_alone_cannot_acknowledge_but_change_alert_can(objects):
+    path = f"/api/v1/alerts/{objects['alerts']}/acknowledge/"
+    for codename, expected in (("alerts.add_alert", 403), ("alerts.change_alert", 200)):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {permission_token(codename)}")
+        assert client.post(path).status_code == expected, codename
+    assert Alert.objects.get(pk=objects["alerts"]).status == "acknowledged"
