@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and API tokens"
 
     def ready(self):
-        from accounts import credentials, openapi  # noqa: F401 - signal receivers; the OpenAPI description of tokens
+        from accounts import audit, credentials, openapi  # noqa: F401 - signal receivers; the OpenAPI description of tokens

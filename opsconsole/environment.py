@@ -9,6 +9,7 @@ work, instead of letting a typo become a silent default.
 import os
 import sys
 from collections.abc import Iterable
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
@@ -86,6 +87,18 @@ def env_list(name: str, default: Iterable[str] = ()) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[IPv4Network | IPv6Network]:
+    """A comma-separated list of IP addresses or networks (``10.0.0.5``, ``10.0.0.0/8``, ``::1``)."""
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            problem = f"{name} item {item!r} is not an IP address or network"
+            raise ConfigurationError(name, problem, "10.0.0.0/8,::1") from None
+    return networks
 
 
 def load_settings_or_exit() -> None:

@@ -28,8 +28,13 @@ router = ProtocolTypeRouter(
 )
 
 
+from opsconsole.client_address import ClientAddressMiddleware  # noqa: E402
+
+served = ClientAddressMiddleware(router)
+
+
 async def application(scope, receive, send):
     # Daphne has no lifespan events, so the embedded scheduler starts with the
     # first connection in any server; `manage.py serve` starts it at once.
     ensure_in_process_scheduler()
-    await router(scope, receive, send)
+    await served(scope, receive, send)
