@@ -8,7 +8,10 @@ of the test process.
 import gc
 import sys
 
+from opsconsole import server_limits
 from opsconsole.routing import application  # noqa: F401 - what the server serves
+
+server_limits.apply()
 
 # A request's thread gives up the GIL at every database or Redis round trip,
 # then waits for the event loop thread, busy feeding sockets, to hand it back:

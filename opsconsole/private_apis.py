@@ -110,4 +110,11 @@ PRIVATE_APIS = (
         "channels_redis.pubsub:RedisPubSubLoopLayer",
         ("async def flush",),
     ),
+    PrivateApi(
+        "daphne-http-factory",
+        "daphne",
+        "4.2.3",
+        "daphne.server:Server",
+        ("self.http_factory = HTTPFactory(self)",),
+    ),
 )

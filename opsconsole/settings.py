@@ -320,6 +320,8 @@ OPSCONSOLE_WS_MAX_PENDING = env_int("OPSCONSOLE_WS_MAX_PENDING", 1000, minimum=1
 # file-descriptor limit leaves, see realtime/access.py); beyond them a handshake gets close 4429.
 OPSCONSOLE_WS_MAX_PER_USER = env_int("OPSCONSOLE_WS_MAX_PER_USER", 200, minimum=1)
 OPSCONSOLE_WS_MAX_PER_ADDRESS = env_int("OPSCONSOLE_WS_MAX_PER_ADDRESS", 1000, minimum=1)
+# Seconds a connection may take to send its request (half-open requests hold a file descriptor each).
+OPSCONSOLE_HTTP_IDLE_TIMEOUT = env_int("OPSCONSOLE_HTTP_IDLE_TIMEOUT", 30, minimum=1)
 OPSCONSOLE_WS_MAX_PER_PROCESS = env_int("OPSCONSOLE_WS_MAX_PER_PROCESS", 0, minimum=0)
 # Seconds between re-checks of every open socket's credentials (the safety net behind announcements).
 OPSCONSOLE_WS_RECHECK_INTERVAL = env_float("OPSCONSOLE_WS_RECHECK_INTERVAL", 30.0, minimum=0.5)

@@ -146,12 +146,14 @@ def _wait_healthy(url, process):
 
 
 @contextlib.contextmanager
-def running_console(shape, *, web_processes=1, extra_env=None, database_url=None, redis_url=None):
+def running_console(shape, *, web_processes=1, extra_env=None, database_url=None, redis_url=None, soft_file_limit=None):
     """Start a console of ``shape`` and stop it, dropping its database, when the block ends.
 
     ``database_url`` (a Postgres server; the database name in it is ignored)
     and ``redis_url`` put the services shape on other servers than
     ``DATABASE_URL``/``REDIS_URL``, e.g. private ones a fault test may stop.
+    ``soft_file_limit`` starts the web processes under that soft open-file
+    limit (as a shell with ``ulimit -Sn`` would).
     """
     var_dir = Path(tempfile.mkdtemp(prefix=f"opsconsole-{shape}-"))
     env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
@@ -189,6 +191,8 @@ def running_console(shape, *, web_processes=1, extra_env=None, database_url=None
                 command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
             else:
                 command = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "opsconsole.asgi:application"]
+            if soft_file_limit is not None:
+                command = ["prlimit", f"--nofile={soft_file_limit}:", "--", *command]
             console.processes.append((_spawn(command, env), command))
             console.urls.append(f"http://127.0.0.1:{port}")
         if shape == "services":
