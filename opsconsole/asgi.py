@@ -16,14 +16,14 @@ access_log.redact_daphne_access_log()
 
 # A request's thread gives up the GIL at every database or Redis round trip,
 # then waits for the event loop thread, busy feeding sockets, to hand it back:
-# up to Python's 5 ms switch interval each time, a dozen times a request.
-# bench/load.py, 1,000 sockets and 50 writes/s: p99 262 ms at 5 ms, 219 ms here.
+# up to Python's 5 ms switch interval each time, a dozen times a request
+# (bench/README.md, "Switch interval", has the measurements).
 sys.setswitchinterval(0.0005)
 
 # A collection of the oldest generation stops the whole process, the loop
 # feeding the sockets and every request thread, for as long as it takes to
-# visit every tracked object: 100-400 ms, seven or eight times a minute with
-# 1,000 sockets and 50 writes/s (bench/load.py, timed with gc.callbacks).
+# visit every tracked object, several times a minute under load (bench/README.md,
+# "Garbage collection").
 # What is loaded by now lives as long as the process, so it leaves the
 # collector's view (gc.freeze), and the young generation is collected after
 # 2,000 new objects instead of 700, the oldest after 100 of the middle

@@ -283,8 +283,8 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
     async def send_encoded(self, frame: Frame) -> None:
         """Send a :class:`realtime.frames.Frame`; a pushed one is encoded once for all the sockets it goes to."""
         if frame.size > protocol.MAX_SERVER_FRAME_BYTES:
-            # Daphne would refuse it and end this consumer; one oversized event must not.
-            logger.error("Not sending a %s frame of %d bytes: over the server's frame limit", frame.type, frame.size)
+            # The client would close the socket over it; one oversized event must not end the stream.
+            logger.error("Not sending a %s frame of %d bytes: over the clients' message limit", frame.type, frame.size)
             stats.count("dropped")
             return
         stats.count("messages_out")

@@ -21,8 +21,9 @@ from realtime.frames import Frame, batch_frame, event_frame, in_batches
 logger = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_MS = 100
-# A batch frame stays under this many bytes of events; daphne refuses to send
-# frames over its 1 MiB message limit, and one huge frame would stall a reader.
+# A batch frame stays under this many bytes of events: well under the 1 MiB
+# clients accept by default (protocol.MAX_SERVER_FRAME_BYTES), and one huge
+# frame would stall a reader.
 MAX_BATCH_BYTES = 256 * 1024
 
 

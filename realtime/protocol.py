@@ -14,7 +14,9 @@ from realtime.envelope import Envelope, envelope
 from realtime.topics import EVENT_TYPES
 
 MAX_FRAME_BYTES = 64 * 1024
-MAX_SERVER_FRAME_BYTES = 1024 * 1024  # daphne's websocket_max_message_size (its default, and `serve`'s)
+# Largest frame sent: common clients refuse bigger messages by default (python
+# websockets' max_size) and close the socket with 1009.
+MAX_SERVER_FRAME_BYTES = 1024 * 1024
 MIN_INTERVAL_MS, MAX_INTERVAL_MS = 50, 10_000
 MAX_HISTORY_MINUTES = 7 * 24 * 60
 MAX_LIST = 50

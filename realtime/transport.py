@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from twisted.internet import tcp
+
 from realtime.frames import Frame
 
 # A WebSocket application: (scope, receive, send) -> awaitable.
@@ -117,15 +119,17 @@ def _write_through(transport: Any, data: bytes) -> None:
     the order; what the kernel does not take is queued as usual, which keeps
     flow control (:class:`WriteFlow`) and connection-loss handling Twisted's.
     The attributes read are those of Twisted's ``FileDescriptor`` in the
-    pinned release; TLS connections always take the usual path.
+    pinned release, so only a plain TCP connection takes this path; TLS
+    connections always take the usual one.
     """
-    nothing_queued = not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
     if (
-        nothing_queued
+        isinstance(transport, tcp.Connection)  # not a TLS wrapper (daphne serving TLS itself), which has none of this
+        and not transport.TLS
+        and not transport._tempDataLen
+        and transport.offset == len(transport.dataBuffer)
         and transport.connected
         and not transport.disconnecting
         and not transport._writeDisconnected
-        and not getattr(transport, "TLS", False)
     ):
         sent = transport.writeSomeData(data)
         if sent == len(data):
