@@ -31,14 +31,14 @@ def required_permission(view, method: str) -> str | None:
     the verb tables above on the view's model. A custom action nobody
     declared is staff-only rather than guessed from its method.
     """
-    action = getattr(view, "action", None) or method.lower()
-    declared = getattr(view, "action_permissions", {})
-    if action in declared:
-        return declared[action]
+    view_set_action = getattr(view, "action", None)
+    declared = getattr(view, "action_permissions", {}).get(view_set_action or method.lower())
+    if declared is not None:
+        return declared
     model = _model_of(view)
     if model is None:
         return None
-    verb = ACTION_VERBS.get(action) if getattr(view, "action", None) else METHOD_VERBS.get(method)
+    verb = ACTION_VERBS.get(view_set_action) if view_set_action else METHOD_VERBS.get(method)
     if verb is None:
         return None
     return f"{model._meta.app_label}.{verb}_{model._meta.model_name}"

@@ -19,17 +19,16 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 
-def raise_open_file_limit() -> int:
-    """Set the soft limit of open files to the hard one; returns the soft limit now in force."""
+def raise_open_file_limit() -> None:
+    """Set the soft limit of open files to the hard one."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != soft:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         except (ValueError, OSError) as error:  # e.g. an unlimited hard limit the kernel refuses
             logger.warning("could not raise the open-file limit from %s to %s: %s", soft, hard, error)
-            return soft
+            return
         logger.info("open-file limit raised from %s to %s", soft, hard)
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def close_idle_http_connections(seconds: int) -> None:

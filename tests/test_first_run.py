@@ -166,21 +166,35 @@ ENTRY_POINTS = {
 }
 
 
-@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
-def test_a_bad_setting_is_one_line_and_exit_code_2_from_every_entry_point(entry_point: str, tmp_path: Path):
+def start_with(command: list[str], tmp_path: Path, **settings: str) -> tuple[int, list[str]]:
+    """Start ``command`` with ``settings`` (and a secret key); its exit code and the lines of its stderr."""
     result = subprocess.run(
-        ENTRY_POINTS[entry_point],
+        command,
         cwd=BASE_DIR,
-        env=newcomer_env(SECRET_KEY="k" * 50, OPSCONSOLE_VAR_DIR=str(tmp_path), OPSCONSOLE_COLLECT_INTERVAL="fast"),
+        env=newcomer_env(SECRET_KEY="k" * 50, OPSCONSOLE_VAR_DIR=str(tmp_path), **settings),
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "opsconsole: configuration error: OPSCONSOLE_COLLECT_INTERVAL='fast' is not a number; "
-        "for example OPSCONSOLE_COLLECT_INTERVAL=5"
-    ]
+    return result.returncode, result.stderr.strip().splitlines()
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_a_bad_setting_is_one_line_and_exit_code_2_from_every_entry_point(entry_point: str, tmp_path: Path):
+    assert start_with(ENTRY_POINTS[entry_point], tmp_path, OPSCONSOLE_COLLECT_INTERVAL="fast") == (
+        2,
+        [
+            "opsconsole: configuration error: OPSCONSOLE_COLLECT_INTERVAL='fast' is not a number; "
+            "for example OPSCONSOLE_COLLECT_INTERVAL=5"
+        ],
+    )
+
+
+def test_a_bad_log_format_is_one_line_and_exit_code_2(tmp_path: Path):
+    assert start_with(ENTRY_POINTS["manage.py"], tmp_path, LOG_FORMAT="xml") == (
+        2,
+        ["opsconsole: configuration error: LOG_FORMAT='xml' is neither plain nor json; for example LOG_FORMAT=json"],
+    )
 
 
 def test_a_missing_secret_key_says_how_to_make_one(tmp_path: Path):
