@@ -211,3 +211,67 @@ def parse_points(body: Any, now: datetime | None = None) -> list[Point]:
     if errors:
         raise InvalidPoints(errors, len(raw_points))
     return points
+
+
+class InvalidItem(Exception):
+    """One line or item of a non-JSON ingest body (Influx, Prometheus, OTLP) is wrong; nothing was stored.
+
+    ``item`` names it as its format does ("line 3",
+    "resourceMetrics[0].scopeMetrics[1].metrics[2]"), ``message`` says what is wrong.
+    """
+
+    def __init__(self, item: str, message: str) -> None:
+        super().__init__(f"{item}: {message}; nothing was stored.")
+        self.item = item
+        self.message = message
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_epoch_ns(nanoseconds: int) -> datetime:
+    """A UTC datetime from integer epoch nanoseconds, exact to the microsecond (a float loses them)."""
+    return _EPOCH + timedelta(microseconds=nanoseconds // 1000)
+
+
+class PointBuilder:
+    """Points from the other wire formats, held to the rules of the JSON ingest body.
+
+    Each distinct name and tag set is checked once, as in ``parse_points``'s
+    fast path. ``add`` raises ValueError saying which part is wrong (the
+    caller adds its line or item) and InvalidBody past ``MAX_POINTS``.
+    """
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
+        self.latest = self.now + FUTURE_TOLERANCE
+        self.points: list[Point] = []
+        self._names: set[str] = set()
+        self._tags: dict[tuple[tuple[str, str], ...], tuple[str, dict[str, str]]] = {(): ("", {})}
+
+    def add(self, name: str, tags: dict[str, str], ts: datetime | None, value: float) -> None:
+        if name not in self._names:
+            if not NAME_PATTERN.match(name):
+                raise ValueError(
+                    f"point name {name[:200]!r} is not 1-200 characters of letters, digits, _ . : - "
+                    "(not starting with a digit)"
+                )
+            self._names.add(name)
+        if not -math.inf < value < math.inf:
+            raise ValueError(f"{name}: the value must be finite")
+        if ts is None:
+            ts = self.now
+        elif not EARLIEST <= ts <= self.latest:
+            raise ValueError(f"{name}: the timestamp {ts.isoformat()} is before 2000 or more than an hour ahead")
+        items = tuple(tags.items())
+        known = self._tags.get(items)
+        if known is None:
+            problems: list[str] = []
+            if _check_tags(tags, lambda field, message: problems.append(f"{field}: {message}")) is None:
+                raise ValueError(problems[0])
+            if any("\x00" in key or "\x00" in value for key, value in items):
+                raise ValueError("tags cannot hold a NUL character")
+            known = self._tags[items] = (tags_key(tags), dict(tags))
+        if len(self.points) >= MAX_POINTS:
+            raise InvalidBody(f"At most {MAX_POINTS} points per request; this one has more.")
+        self.points.append(Point(name, known[0], known[1], ts, value))

@@ -27,6 +27,7 @@ class IngestBody(serializers.Serializer):
 
 class IngestAccepted(serializers.Serializer):
     accepted = serializers.IntegerField()
+    skipped = serializers.IntegerField(required=False, help_text="Text exposition only: NaN or infinite samples.")
 
 
 class PointError(serializers.Serializer):

@@ -1,0 +1,105 @@
+"""OTLP/HTTP metrics (``ExportMetricsServiceRequest``), protobuf or its JSON mapping, read with opentelemetry-proto.
+
+Gauges and sums (cumulative or delta, as sent: a delta sum's points are
+the increments) become points named as the metric, with the resource's and
+then the point's attributes as tags, and the metric's unit, when it has one,
+as the tag ``unit``. Histograms, exponential histograms, summaries and
+non-finite values are not stored: they are counted as rejected in the OTLP
+partial-success answer, as the spec asks of a receiver that keeps part of a
+request. Attribute values that are not scalars (arrays, maps, bytes) and
+empty ones are left out of the tags. A data point the JSON rules refuse
+fails the whole request, naming it
+(reference: https://opentelemetry.io/docs/specs/otlp/#otlphttp).
+"""
+
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+from metrics.points import InvalidBody, InvalidItem, Point, PointBuilder, from_epoch_ns
+
+UNSUPPORTED = ("histogram", "exponential_histogram", "summary")
+
+
+class ParsedMetrics(NamedTuple):
+    points: list[Point]
+    rejected: int
+    reasons: list[str]
+
+
+def decode(body: bytes, *, json: bool) -> ExportMetricsServiceRequest:
+    """The request message, or InvalidBody saying why the bytes are not one."""
+    request = ExportMetricsServiceRequest()
+    try:
+        if json:
+            # Unknown fields are ignored, as OTLP asks of receivers (newer senders add some).
+            json_format.Parse(body, request, ignore_unknown_fields=True)
+        else:
+            request.ParseFromString(body)
+    except json_format.ParseError as error:
+        raise InvalidBody(f"Not an OTLP JSON ExportMetricsServiceRequest: {str(error)[:300]}") from None
+    except (DecodeError, RecursionError):
+        raise InvalidBody("Not an OTLP protobuf ExportMetricsServiceRequest.") from None
+    return request
+
+
+def _tags(attributes: Any) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for attribute in attributes:
+        assert isinstance(attribute, KeyValue)  # noqa: S101 - narrows the repeated field's type
+        kind = attribute.value.WhichOneof("value")
+        if kind == "string_value":
+            value = attribute.value.string_value
+        elif kind == "bool_value":
+            value = "true" if attribute.value.bool_value else "false"
+        elif kind == "int_value":
+            value = str(attribute.value.int_value)
+        elif kind == "double_value":
+            value = repr(attribute.value.double_value)
+        else:
+            continue  # arrays, maps, bytes: no tag value to compare exactly
+        if value:
+            tags[attribute.key] = value
+    return tags
+
+
+def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None) -> ParsedMetrics:
+    """Gauge and sum points of the request, how many others were rejected and why; InvalidItem on a bad point."""
+    builder = PointBuilder(now)
+    rejected = 0
+    reasons: set[str] = set()
+    for r, resource_metrics in enumerate(request.resource_metrics):
+        resource_tags = _tags(resource_metrics.resource.attributes)
+        for s, scope_metrics in enumerate(resource_metrics.scope_metrics):
+            for m, metric in enumerate(scope_metrics.metrics):
+                kind = metric.WhichOneof("data")
+                if kind in UNSUPPORTED:
+                    count = len(getattr(metric, kind).data_points)
+                    rejected += count
+                    reasons.add(f"{kind.replace('_', ' ')} metrics are not stored")
+                    continue
+                if kind is None:
+                    continue
+                data_points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
+                for p, point in enumerate(data_points):
+                    value = float(point.as_int) if point.WhichOneof("value") == "as_int" else point.as_double
+                    if not -float("inf") < value < float("inf"):
+                        rejected += 1
+                        reasons.add("NaN and infinite values are not stored")
+                        continue
+                    tags = {**resource_tags, **_tags(point.attributes)}
+                    if metric.unit:
+                        tags["unit"] = metric.unit
+                    try:
+                        ts = from_epoch_ns(point.time_unix_nano) if point.time_unix_nano else None
+                        builder.add(metric.name, tags, ts, value)
+                    except (ValueError, OverflowError) as error:
+                        item = (
+                            f"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}] ({metric.name[:200]}).dataPoints[{p}]"
+                        )
+                        raise InvalidItem(item, str(error)) from None
+    return ParsedMetrics(builder.points, rejected, sorted(reasons))
