@@ -18,6 +18,7 @@ from alerts.services import IllegalTransition, fingerprint_for, raise_alert, res
 logger = logging.getLogger(__name__)
 
 MAX_ALERTS = 1_000
+VERSIONS = {"4", "1"}  # Alertmanager's webhook version; Grafana's contact point sends its own "1"
 MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE = 64, 100, 500  # the alert API's label bounds
 SEVERITIES = {Severity.CRITICAL, Severity.WARNING, Severity.INFO}
 FINGERPRINT_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-")
@@ -108,10 +109,8 @@ def parse_notification(body: Any) -> Notification:
     if not isinstance(body, dict):
         raise InvalidPayload("body", "must be a JSON object")
     version = body.get("version")
-    if version is not None and version != "4":
-        raise InvalidPayload(
-            "version", f'must be "4" (this is the Alertmanager webhook version 4 payload), not {version!r}'
-        )
+    if version is not None and version not in VERSIONS:
+        raise InvalidPayload("version", f'must be "4" (Alertmanager) or "1" (Grafana), not {str(version)[:20]!r}')
     raw_alerts = body.get("alerts")
     if not isinstance(raw_alerts, list):
         raise InvalidPayload("alerts", "must be a list of alerts")
