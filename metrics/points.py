@@ -230,16 +230,27 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def from_epoch_ns(nanoseconds: int) -> datetime:
-    """A UTC datetime from integer epoch nanoseconds, exact to the microsecond (a float loses them)."""
-    return _EPOCH + timedelta(microseconds=nanoseconds // 1000)
+    """A UTC datetime from integer epoch nanoseconds, to the microsecond.
+
+    Whole microseconds over 1e6 round back to the same microsecond for any
+    date the store accepts (a double holds 2000-2100 in seconds to ~0.2 µs).
+    """
+    try:
+        return datetime.fromtimestamp((nanoseconds // 1000) / 1e6, UTC)
+    except (OverflowError, OSError, ValueError):
+        return _EPOCH + timedelta(microseconds=nanoseconds // 1000)  # far outside: let the range check say so
+
+
+TagSet = tuple[str, dict[str, str]]  # (tags_key, tags) of a checked tag set
 
 
 class PointBuilder:
     """Points from the other wire formats, held to the rules of the JSON ingest body.
 
     Each distinct name and tag set is checked once, as in ``parse_points``'s
-    fast path. ``add`` raises ValueError saying which part is wrong (the
-    caller adds its line or item) and InvalidBody past ``MAX_POINTS``.
+    fast path: a caller checks a line's or item's tags once with ``tag_set``
+    and adds each of its values. Both raise ValueError saying which part is
+    wrong (the caller adds its line or item); ``add`` InvalidBody past ``MAX_POINTS``.
     """
 
     def __init__(self, now: datetime | None = None) -> None:
@@ -247,9 +258,22 @@ class PointBuilder:
         self.latest = self.now + FUTURE_TOLERANCE
         self.points: list[Point] = []
         self._names: set[str] = set()
-        self._tags: dict[tuple[tuple[str, str], ...], tuple[str, dict[str, str]]] = {(): ("", {})}
+        self._tags: dict[tuple[tuple[str, str], ...], TagSet] = {(): ("", {})}
 
-    def add(self, name: str, tags: dict[str, str], ts: datetime | None, value: float) -> None:
+    def tag_set(self, tags: dict[str, str]) -> TagSet:
+        """``tags`` checked (once per distinct set) and keyed, for ``add``; ValueError naming the bad tag."""
+        items = tuple(tags.items())
+        known = self._tags.get(items)
+        if known is None:
+            problems: list[str] = []
+            if _check_tags(tags, lambda field, message: problems.append(f"{field}: {message}")) is None:
+                raise ValueError(problems[0])
+            if any("\x00" in key or "\x00" in text for key, text in items):
+                raise ValueError("tags cannot hold a NUL character")
+            known = self._tags[items] = (tags_key(tags), dict(tags))
+        return known
+
+    def add(self, name: str, tags: TagSet, ts: datetime | None, value: float) -> None:
         if name not in self._names:
             if not NAME_PATTERN.match(name):
                 raise ValueError(
@@ -263,15 +287,6 @@ class PointBuilder:
             ts = self.now
         elif not EARLIEST <= ts <= self.latest:
             raise ValueError(f"{name}: the timestamp {ts.isoformat()} is before 2000 or more than an hour ahead")
-        items = tuple(tags.items())
-        known = self._tags.get(items)
-        if known is None:
-            problems: list[str] = []
-            if _check_tags(tags, lambda field, message: problems.append(f"{field}: {message}")) is None:
-                raise ValueError(problems[0])
-            if any("\x00" in key or "\x00" in value for key, value in items):
-                raise ValueError("tags cannot hold a NUL character")
-            known = self._tags[items] = (tags_key(tags), dict(tags))
         if len(self.points) >= MAX_POINTS:
             raise InvalidBody(f"At most {MAX_POINTS} points per request; this one has more.")
-        self.points.append(Point(name, known[0], known[1], ts, value))
+        self.points.append(Point(name, tags[0], tags[1], ts, value))

@@ -115,6 +115,7 @@ def _parse_line(line: str, builder: PointBuilder, scale: int) -> None:
         if not sep or not key or not tag_value:
             raise ValueError(f"the tag {pair!r} is not key=value")
         tags[_unescape(key)] = _unescape(tag_value)
+    tag_set = builder.tag_set(tags)
     field_parts = _split(fields, ",") if ("\\" in fields or '"' in fields) else fields.split(",")
     for pair in field_parts:
         field, sep, raw = pair.partition("=")
@@ -122,7 +123,7 @@ def _parse_line(line: str, builder: PointBuilder, scale: int) -> None:
             raise ValueError(f"the field {pair!r} is not key=value")
         value = _field_value(raw)
         if value is not None:
-            builder.add(f"{measurement}_{_unescape(field)}", tags, ts, value)
+            builder.add(f"{measurement}_{_unescape(field)}", tag_set, ts, value)
 
 
 def parse_lines(text: str, precision: str = "ns", now: datetime | None = None) -> list[Point]:

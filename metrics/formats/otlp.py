@@ -1,9 +1,9 @@
 """OTLP/HTTP metrics (``ExportMetricsServiceRequest``), protobuf or its JSON mapping, read with opentelemetry-proto.
 
 Gauges and sums (cumulative or delta, as sent: a delta sum's points are
-the increments) become points named as the metric, with the resource's and
-then the point's attributes as tags, and the metric's unit, when it has one,
-as the tag ``unit``. Histograms, exponential histograms, summaries and
+the increments) become points named as the metric, with the resource's
+attributes, the metric's unit (when it has one) as the tag ``unit``, and the
+point's attributes as tags, later ones winning a clash of names. Histograms, exponential histograms, summaries and
 non-finite values are not stored: they are counted as rejected in the OTLP
 partial-success answer, as the spec asks of a receiver that keeps part of a
 request. Attribute values that are not scalars (arrays, maps, bytes) and
@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from metrics.points import InvalidBody, InvalidItem, Point, PointBuilder, from_epoch_ns
 
@@ -47,24 +46,24 @@ def decode(body: bytes, *, json: bool) -> ExportMetricsServiceRequest:
     return request
 
 
-def _tags(attributes: Any) -> dict[str, str]:
-    tags: dict[str, str] = {}
+def _tags(attributes: Any, into: dict[str, str]) -> dict[str, str]:
+    """``into`` with the attributes added: scalars as text, empty ones and arrays, maps, bytes left out."""
     for attribute in attributes:
-        assert isinstance(attribute, KeyValue)  # noqa: S101 - narrows the repeated field's type
-        kind = attribute.value.WhichOneof("value")
+        value = attribute.value
+        kind = value.WhichOneof("value")
         if kind == "string_value":
-            value = attribute.value.string_value
+            text = value.string_value
         elif kind == "bool_value":
-            value = "true" if attribute.value.bool_value else "false"
+            text = "true" if value.bool_value else "false"
         elif kind == "int_value":
-            value = str(attribute.value.int_value)
+            text = str(value.int_value)
         elif kind == "double_value":
-            value = repr(attribute.value.double_value)
+            text = repr(value.double_value)
         else:
-            continue  # arrays, maps, bytes: no tag value to compare exactly
-        if value:
-            tags[attribute.key] = value
-    return tags
+            continue  # no tag value to compare exactly
+        if text:
+            into[attribute.key] = text
+    return into
 
 
 def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None) -> ParsedMetrics:
@@ -72,8 +71,9 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
     builder = PointBuilder(now)
     rejected = 0
     reasons: set[str] = set()
+    last_ns, last_ts = -1, None
     for r, resource_metrics in enumerate(request.resource_metrics):
-        resource_tags = _tags(resource_metrics.resource.attributes)
+        resource_tags = _tags(resource_metrics.resource.attributes, {})
         for s, scope_metrics in enumerate(resource_metrics.scope_metrics):
             for m, metric in enumerate(scope_metrics.metrics):
                 kind = metric.WhichOneof("data")
@@ -85,18 +85,19 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
                 if kind is None:
                     continue
                 data_points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
+                metric_tags = {**resource_tags, "unit": metric.unit} if metric.unit else resource_tags
                 for p, point in enumerate(data_points):
                     value = float(point.as_int) if point.WhichOneof("value") == "as_int" else point.as_double
                     if not -float("inf") < value < float("inf"):
                         rejected += 1
                         reasons.add("NaN and infinite values are not stored")
                         continue
-                    tags = {**resource_tags, **_tags(point.attributes)}
-                    if metric.unit:
-                        tags["unit"] = metric.unit
+                    tags = _tags(point.attributes, dict(metric_tags)) if point.attributes else metric_tags
                     try:
-                        ts = from_epoch_ns(point.time_unix_nano) if point.time_unix_nano else None
-                        builder.add(metric.name, tags, ts, value)
+                        nanoseconds = point.time_unix_nano
+                        if nanoseconds != last_ns:  # an export's points mostly share their time
+                            last_ns, last_ts = nanoseconds, from_epoch_ns(nanoseconds) if nanoseconds else None
+                        builder.add(metric.name, builder.tag_set(tags), last_ts, value)
                     except (ValueError, OverflowError) as error:
                         item = (
                             f"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}] ({metric.name[:200]}).dataPoints[{p}]"

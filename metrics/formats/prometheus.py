@@ -58,7 +58,8 @@ def parse_exposition(text: str, *, openmetrics: bool = False, now: datetime | No
                     continue
                 try:
                     ts = None if sample.timestamp is None else datetime.fromtimestamp(float(sample.timestamp), UTC)
-                    builder.add(sample.name, {key: label for key, label in sample.labels.items() if label}, ts, value)
+                    tags = builder.tag_set({key: label for key, label in sample.labels.items() if label})
+                    builder.add(sample.name, tags, ts, value)
                 except (ValueError, OverflowError, OSError) as error:
                     # Families arrive once the parser has read past them, so
                     # the sample itself, not a line number, names what is wrong.
