@@ -262,15 +262,19 @@ class PointBuilder:
 
     def tag_set(self, tags: dict[str, str]) -> TagSet:
         """``tags`` checked (once per distinct set) and keyed, for ``add``; ValueError naming the bad tag."""
-        items = tuple(tags.items())
+        return self._tags.get(tuple(tags.items())) or self.tag_set_of(tuple(tags.items()))
+
+    def tag_set_of(self, items: tuple[tuple[str, str], ...]) -> TagSet:
+        """``tag_set`` from ``(name, value)`` pairs, a later pair winning over an earlier one of its name."""
         known = self._tags.get(items)
         if known is None:
+            tags = dict(items)
             problems: list[str] = []
             if _check_tags(tags, lambda field, message: problems.append(f"{field}: {message}")) is None:
                 raise ValueError(problems[0])
-            if any("\x00" in key or "\x00" in text for key, text in items):
+            if any("\x00" in key or "\x00" in text for key, text in tags.items()):
                 raise ValueError("tags cannot hold a NUL character")
-            known = self._tags[items] = (tags_key(tags), dict(tags))
+            known = self._tags[items] = (tags_key(tags), tags)
         return known
 
     def add(self, name: str, tags: TagSet, ts: datetime | None, value: float) -> None:

@@ -46,24 +46,23 @@ def decode(body: bytes, *, json: bool) -> ExportMetricsServiceRequest:
     return request
 
 
-def _tags(attributes: Any, into: dict[str, str]) -> dict[str, str]:
-    """``into`` with the attributes added: scalars as text, empty ones and arrays, maps, bytes left out."""
-    for attribute in attributes:
-        value = attribute.value
-        kind = value.WhichOneof("value")
-        if kind == "string_value":
-            text = value.string_value
-        elif kind == "bool_value":
-            text = "true" if value.bool_value else "false"
-        elif kind == "int_value":
-            text = str(value.int_value)
-        elif kind == "double_value":
-            text = repr(value.double_value)
-        else:
-            continue  # no tag value to compare exactly
-        if text:
-            into[attribute.key] = text
-    return into
+def _text(value: Any) -> str:
+    """An attribute's value as tag text: scalars as text; "" (left out) for empty ones, arrays, maps, bytes."""
+    text = value.string_value
+    if text:
+        return str(text)
+    kind = value.WhichOneof("value")
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
+    if kind == "int_value":
+        return str(value.int_value)
+    if kind == "double_value":
+        return repr(value.double_value)
+    return ""
+
+
+def _pairs(attributes: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((attribute.key, text) for attribute in attributes if (text := _text(attribute.value)))
 
 
 def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None) -> ParsedMetrics:
@@ -73,7 +72,7 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
     reasons: set[str] = set()
     last_ns, last_ts = -1, None
     for r, resource_metrics in enumerate(request.resource_metrics):
-        resource_tags = _tags(resource_metrics.resource.attributes, {})
+        resource_tags = _pairs(resource_metrics.resource.attributes)
         for s, scope_metrics in enumerate(resource_metrics.scope_metrics):
             for m, metric in enumerate(scope_metrics.metrics):
                 kind = metric.WhichOneof("data")
@@ -85,19 +84,19 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
                 if kind is None:
                     continue
                 data_points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
-                metric_tags = {**resource_tags, "unit": metric.unit} if metric.unit else resource_tags
+                metric_tags = (*resource_tags, ("unit", metric.unit)) if metric.unit else resource_tags
                 for p, point in enumerate(data_points):
                     value = float(point.as_int) if point.WhichOneof("value") == "as_int" else point.as_double
                     if not -float("inf") < value < float("inf"):
                         rejected += 1
                         reasons.add("NaN and infinite values are not stored")
                         continue
-                    tags = _tags(point.attributes, dict(metric_tags)) if point.attributes else metric_tags
+                    tags = metric_tags + _pairs(point.attributes) if point.attributes else metric_tags
                     try:
                         nanoseconds = point.time_unix_nano
                         if nanoseconds != last_ns:  # an export's points mostly share their time
                             last_ns, last_ts = nanoseconds, from_epoch_ns(nanoseconds) if nanoseconds else None
-                        builder.add(metric.name, builder.tag_set(tags), last_ts, value)
+                        builder.add(metric.name, builder.tag_set_of(tags), last_ts, value)
                     except (ValueError, OverflowError) as error:
                         item = (
                             f"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}] ({metric.name[:200]}).dataPoints[{p}]"
