@@ -47,6 +47,7 @@ class PagerDutyView(APIView):
 
     @extend_schema(
         summary="Send a PagerDuty Events API v2 event (trigger, acknowledge, resolve)",
+        description="The API token may be sent as the body's `routing_key` instead of the Authorization header.",
         request=OpenApiTypes.OBJECT,
         responses={202: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
     )

@@ -53,7 +53,8 @@ class InfluxWriteView(APIView):
         if precision not in influx.PRECISIONS:
             return self._invalid(f"precision must be one of {', '.join(influx.PRECISIONS)}, not {precision[:20]!r}")
         try:
-            points = influx.parse_lines(request.data, precision)
+            # DRF hands an empty body over as {} without asking the parser.
+            points = influx.parse_lines(request.data if isinstance(request.data, str) else "", precision)
         except InvalidItem as error:
             return self._invalid(str(error), line=int(error.item.split()[-1]))
         except InvalidBody as error:
@@ -107,12 +108,22 @@ class OtlpMetricsView(APIView):
     @extend_schema(
         summary="Export OTLP metrics (ExportMetricsServiceRequest)",
         request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+        # Answers come in the request's encoding: ExportMetricsServiceResponse, or google.rpc.Status on an error.
+        responses={
+            (200, "application/x-protobuf"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (400, "application/x-protobuf"): OpenApiTypes.BINARY,
+            (400, "application/json"): OpenApiTypes.OBJECT,
+            (415, "application/json"): OpenApiTypes.OBJECT,
+        },
     )
     def post(self, request):
         body = request.data
-        if not isinstance(body, OtlpBody):
-            raise UnsupportedMediaType(request.content_type)
+        if not isinstance(body, OtlpBody):  # DRF hands an empty body over as {} without asking a parser
+            content_type = request.content_type or ""
+            if "protobuf" not in content_type and "json" not in content_type:
+                raise UnsupportedMediaType(content_type)
+            body = OtlpBody(b"" if "protobuf" in content_type else b"{}", json="protobuf" not in content_type)
         parsed = otlp.to_points(otlp.decode(body.raw, json=body.json))
         ingest_points(parsed.points)
         answer = ExportMetricsServiceResponse()

@@ -31,8 +31,10 @@ class IngestAccepted(serializers.Serializer):
 
 
 class PointError(serializers.Serializer):
-    index = serializers.IntegerField()
-    field = serializers.CharField()
+    # A JSON body's point has `index` and `field`; a Prometheus text line or sample has `item`.
+    index = serializers.IntegerField(required=False)
+    field = serializers.CharField(required=False)
+    item = serializers.CharField(required=False, help_text='e.g. "line 3" or "sample http_requests_total{code="500"}"')
     message = serializers.CharField()
 
 

@@ -348,3 +348,12 @@ def test_a_body_that_is_not_otlp_is_refused_in_its_encoding(client, staff_token)
 def test_otlp_needs_a_token(client):
     response = client.post(OTLP_URL, otlp_protobuf(), content_type="application/x-protobuf")
     assert response.status_code == 401 and response["Content-Type"] == "application/x-protobuf"
+
+
+def test_empty_bodies_store_nothing_and_succeed(client, staff_token):
+    # Django's test client drops the content type of an empty body; clients send it.
+    assert write(client, staff_token, "", CONTENT_TYPE="text/plain").status_code == 204
+    protobuf = "application/x-protobuf"
+    response = client.post(OTLP_URL, b"", content_type=protobuf, CONTENT_TYPE=protobuf, **auth(staff_token))
+    assert response.status_code == 200
+    assert not Sample.objects.exists()
