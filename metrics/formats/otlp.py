@@ -70,7 +70,7 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
     builder = PointBuilder(now)
     rejected = 0
     reasons: set[str] = set()
-    last_ns, last_ts = -1, None
+    moments: dict[int, datetime] = {}
     for r, resource_metrics in enumerate(request.resource_metrics):
         resource_tags = _pairs(resource_metrics.resource.attributes)
         for s, scope_metrics in enumerate(resource_metrics.scope_metrics):
@@ -85,8 +85,9 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
                     continue
                 data_points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
                 metric_tags = (*resource_tags, ("unit", metric.unit)) if metric.unit else resource_tags
+                name = metric.name
                 for p, point in enumerate(data_points):
-                    value = float(point.as_int) if point.WhichOneof("value") == "as_int" else point.as_double
+                    value = point.as_double if point.WhichOneof("value") != "as_int" else float(point.as_int)
                     if not -float("inf") < value < float("inf"):
                         rejected += 1
                         reasons.add("NaN and infinite values are not stored")
@@ -94,12 +95,11 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
                     tags = metric_tags + _pairs(point.attributes) if point.attributes else metric_tags
                     try:
                         nanoseconds = point.time_unix_nano
-                        if nanoseconds != last_ns:  # an export's points mostly share their time
-                            last_ns, last_ts = nanoseconds, from_epoch_ns(nanoseconds) if nanoseconds else None
-                        builder.add(metric.name, builder.tag_set_of(tags), last_ts, value)
+                        ts = moments.get(nanoseconds)  # an export's points mostly share their times
+                        if ts is None and nanoseconds:
+                            ts = moments[nanoseconds] = from_epoch_ns(nanoseconds)
+                        builder.add(name, builder.tag_set_of(tags), ts, value)
                     except (ValueError, OverflowError) as error:
-                        item = (
-                            f"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}] ({metric.name[:200]}).dataPoints[{p}]"
-                        )
+                        item = f"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}] ({name[:200]}).dataPoints[{p}]"
                         raise InvalidItem(item, str(error)) from None
     return ParsedMetrics(builder.points, rejected, sorted(reasons))
