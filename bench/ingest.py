@@ -6,7 +6,8 @@ Goal (issue 4): at least 100,000 points/s through the HTTP API with
 both measured in the same run on the same database. Goal (issue 17): line
 protocol (``/api/v2/write``, 1,000 lines of 10 fields, as Telegraf sends)
 and OTLP protobuf (10 gauges of 1,000 points) at least 80 % of the JSON
-API's rate, with the same 10,000 points per request.
+API's rate, with 10,000 points per request into 20 series, as the JSON batch
+(the series count matters: each request updates every series' latest value).
 
     .venv/bin/python bench/ingest.py [--batches 10] [--rounds 3] [--clients 2] [--web 2]
 """
@@ -42,8 +43,11 @@ def make_batch(rng, number, hosts=20, metrics=10):
     ]
 
 
-def make_lines(rng, number, hosts=20, metrics=10):
-    """A 10,000-point batch as Influx line protocol: one line per host and millisecond, ten fields each."""
+def make_lines(rng, number, hosts=2, metrics=10):
+    """A 10,000-point batch as Influx line protocol: one line per host and millisecond, ten fields each.
+
+    Two hosts make 20 series of ``bench_metric_<n>``, as many as the JSON batch writes.
+    """
     base = int((datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=number)).timestamp() * 1e9)
     lines = []
     for line in range(BATCH // metrics):
@@ -53,7 +57,10 @@ def make_lines(rng, number, hosts=20, metrics=10):
 
 
 def make_otlp(rng, number, hosts=20, metrics=10):
-    """A 10,000-point batch as an OTLP ExportMetricsServiceRequest: ten gauges of 1,000 points."""
+    """A 10,000-point batch as an OTLP ExportMetricsServiceRequest: ten gauges of 1,000 points.
+
+    The JSON batch's very series: gauge ``bench_metric_<n>`` on hosts n and n + 10.
+    """
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
     base = int((datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=number)).timestamp() * 1e9)
@@ -64,13 +71,13 @@ def make_otlp(rng, number, hosts=20, metrics=10):
     scope = resource.scope_metrics.add()
     for index in range(metrics):
         metric = scope.metrics.add()
-        metric.name = f"bench_otlp_{index}"
+        metric.name = f"bench_metric_{index}"
         for point_number in range(BATCH // metrics):
             point = metric.gauge.data_points.add()
             point.as_double = rng.random() * 100
             point.time_unix_nano = base + point_number * 1_000_000
             host = point.attributes.add()
-            host.key, host.value.string_value = "host", f"host-{point_number % hosts}"
+            host.key, host.value.string_value = "host", f"host-{index + (point_number % 2) * (hosts // 2)}"
     return request.SerializeToString()
 
 
