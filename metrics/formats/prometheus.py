@@ -6,7 +6,8 @@ as tags. Rules the store imposes on top of the format, documented in
 docs/integrations.md: a label with an empty value is absent (as in
 Prometheus itself); a sample whose value is NaN or infinite (staleness
 markers, ``+Inf`` gauges) is skipped and counted, since the store holds finite
-numbers only; anything else the JSON rules refuse fails the whole body.
+numbers only; OpenMetrics ``_created`` samples (when a counter started) are
+left out; anything else the JSON rules refuse fails the whole body.
 """
 
 from collections.abc import Iterator
@@ -17,6 +18,9 @@ from prometheus_client.openmetrics.parser import text_fd_to_metric_families as o
 from prometheus_client.parser import text_fd_to_metric_families as text_families
 
 from metrics.points import InvalidItem, Point, PointBuilder
+
+# OpenMetrics families whose `<name>_created` sample says when counting began.
+CREATED_TYPES = {"counter", "histogram", "summary", "gaugehistogram"}
 
 
 class ParsedSamples(NamedTuple):
@@ -51,7 +55,10 @@ def parse_exposition(text: str, *, openmetrics: bool = False, now: datetime | No
     families = openmetrics_families(lines) if openmetrics else text_families(lines)  # type: ignore[arg-type,no-untyped-call]
     try:
         for family in families:
+            created = f"{family.name}_created" if family.type in CREATED_TYPES else None
             for sample in family.samples:
+                if sample.name == created:
+                    continue  # a creation time, not a measurement (Prometheus ignores it too)
                 value = float(sample.value)
                 if not -float("inf") < value < float("inf"):
                     skipped += 1

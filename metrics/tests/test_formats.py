@@ -270,8 +270,9 @@ def test_openmetrics_text_is_accepted(client, staff_token):
         content_type="application/openmetrics-text; version=1.0.0; charset=utf-8",
         **auth(staff_token),
     )
-    assert response.status_code == 202 and response.json()["accepted"] == 3
+    assert response.status_code == 202 and response.json()["accepted"] == 2
     assert values("foo_total")[0][1] == 17.0 and values("bar")[0][1] == 3.5
+    assert not Series.objects.filter(name="foo_created").exists()  # a start time, not a measurement
 
 
 @pytest.mark.parametrize(
