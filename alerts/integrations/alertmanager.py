@@ -12,8 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from alerts.models import Alert, AlertStatus, Severity
-from alerts.services import IllegalTransition, fingerprint_for, raise_alert, resolve
+from alerts.models import Severity
+from alerts.services import IllegalTransition, fingerprint_for, raise_alert, resolve, unresolved_alert
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +124,6 @@ def parse_notification(body: Any) -> Notification:
     return Notification(sender=sender, alerts=alerts, truncated=truncated)
 
 
-def _unresolved(fingerprint: str) -> Alert | None:
-    return Alert.objects.exclude(status=AlertStatus.RESOLVED).filter(fingerprint=fingerprint).first()
-
-
 @transaction.atomic
 def receive_notification(notification: Notification) -> dict[str, int]:
     """Raise every firing alert and resolve every resolved one, all in one transaction.
@@ -150,7 +146,7 @@ def receive_notification(notification: Notification) -> dict[str, int]:
             )
             raised += 1
             continue
-        existing = _unresolved(alert.fingerprint)
+        existing = unresolved_alert(alert.fingerprint)
         if existing is None:
             continue
         try:

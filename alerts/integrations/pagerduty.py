@@ -18,8 +18,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from alerts.models import Alert, AlertStatus, Severity
-from alerts.services import IllegalTransition, acknowledge, raise_alert, resolve
+from alerts.models import Alert, Severity
+from alerts.services import IllegalTransition, acknowledge, raise_alert, resolve, unresolved_alert
 
 SENDER = "pagerduty"
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -135,10 +135,6 @@ def parse_event(body: Any) -> Event:
     )
 
 
-def _unresolved(fingerprint: str) -> Alert | None:
-    return Alert.objects.exclude(status=AlertStatus.RESOLVED).filter(fingerprint=fingerprint).first()
-
-
 @transaction.atomic
 def receive_event(event: Event) -> Alert | None:
     """Apply one event; returns the alert it changed, or None when acknowledge/resolve found no open alert."""
@@ -156,7 +152,7 @@ def receive_event(event: Event) -> Alert | None:
             actor=SENDER,
         )
         return alert
-    existing = _unresolved(fingerprint)
+    existing = unresolved_alert(fingerprint)
     if existing is None:
         return None
     try:

@@ -184,6 +184,9 @@ def test_line_protocol_fields_are_stored_as_measurement_field_points_with_204(cl
     assert [value for _, value in living] == [21.1, 21.4]
     assert living[0][0].isoformat() == "2022-01-01T08:00:00+00:00"
     assert values("home_co", room="Kitchen")[0][1] == 0.0
+    query = "/api/v1/metrics/query/?name=home_temp&tag=room:Kitchen&start=1641020000&end=1641030000&step=3600&agg=max"
+    series = client.get(query, **auth(staff_token)).json()["series"]
+    assert [value for _, value in series[0]["points"]] == [21.0, 23.0]
 
 
 def test_telegraf_gzip_body_with_nanoseconds_escapes_booleans_and_a_skipped_string(client, staff_token):
