@@ -361,3 +361,11 @@ def test_empty_bodies_store_nothing_and_succeed(client, staff_token):
     response = client.post(OTLP_URL, b"", content_type=protobuf, CONTENT_TYPE=protobuf, **auth(staff_token))
     assert response.status_code == 200
     assert not Sample.objects.exists()
+
+
+def test_otlp_gzip_as_the_collector_sends_it_by_default(client, staff_token):
+    body = gzip.compress(otlp_protobuf())
+    response = client.post(
+        OTLP_URL, body, content_type="application/x-protobuf", HTTP_CONTENT_ENCODING="gzip", **auth(staff_token)
+    )
+    assert response.status_code == 200 and Sample.objects.count() == 2
