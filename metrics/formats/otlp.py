@@ -18,8 +18,9 @@ from typing import Any, NamedTuple
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
-from metrics.points import InvalidBody, InvalidItem, Point, PointBuilder, from_epoch_ns
+from metrics.points import InvalidBody, InvalidItem, Point, PointBuilder, TagSet, from_epoch_ns
 
 UNSUPPORTED = ("histogram", "exponential_histogram", "summary")
 
@@ -71,6 +72,8 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
     rejected = 0
     reasons: set[str] = set()
     moments: dict[int, datetime] = {}
+    known_tags: dict[tuple[tuple[str, str], ...], dict[bytes, TagSet]] = {}
+    join, serialize = b"".join, KeyValue.SerializeToString
     for r, resource_metrics in enumerate(request.resource_metrics):
         resource_tags = _pairs(resource_metrics.resource.attributes)
         for s, scope_metrics in enumerate(resource_metrics.scope_metrics):
@@ -86,19 +89,26 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
                 data_points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
                 metric_tags = (*resource_tags, ("unit", metric.unit)) if metric.unit else resource_tags
                 name = metric.name
+                tag_sets = known_tags.setdefault(metric_tags, {})
                 for p, point in enumerate(data_points):
                     value = point.as_double if point.WhichOneof("value") != "as_int" else float(point.as_int)
                     if not -float("inf") < value < float("inf"):
                         rejected += 1
                         reasons.add("NaN and infinite values are not stored")
                         continue
-                    tags = metric_tags + _pairs(point.attributes) if point.attributes else metric_tags
                     try:
+                        # Points repeat their attribute sets: key them by their wire bytes
+                        # (serialized in C) and read each set's values only once.
+                        attributes = point.attributes
+                        wire = join(map(serialize, attributes))
+                        tags = tag_sets.get(wire)
+                        if tags is None:
+                            tags = tag_sets[wire] = builder.tag_set_of(metric_tags + _pairs(attributes))
                         nanoseconds = point.time_unix_nano
                         ts = moments.get(nanoseconds)  # an export's points mostly share their times
                         if ts is None and nanoseconds:
                             ts = moments[nanoseconds] = from_epoch_ns(nanoseconds)
-                        builder.add(name, builder.tag_set_of(tags), ts, value)
+                        builder.add(name, tags, ts, value)
                     except (ValueError, OverflowError) as error:
                         item = f"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}] ({name[:200]}).dataPoints[{p}]"
                         raise InvalidItem(item, str(error)) from None
