@@ -12,16 +12,14 @@ from typing import Any
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from alerts.models import Severity
+from alerts.models import FINGERPRINT_PATTERN, MAX_LABEL_KEY, MAX_LABEL_VALUE, MAX_LABELS, Severity
 from alerts.services import IllegalTransition, fingerprint_for, raise_alert, resolve, unresolved_alert
 
 logger = logging.getLogger(__name__)
 
 MAX_ALERTS = 1_000
 VERSIONS = {"4", "1"}  # Alertmanager's webhook version; Grafana's contact point sends its own "1"
-MAX_LABELS, MAX_LABEL_KEY, MAX_LABEL_VALUE = 64, 100, 500  # the alert API's label bounds
 SEVERITIES = {Severity.CRITICAL, Severity.WARNING, Severity.INFO}
-FINGERPRINT_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-")
 
 
 class InvalidPayload(Exception):
@@ -76,7 +74,7 @@ def _alert(raw: Any, item: str, sender: str) -> WebhookAlert:
                 f"label names are 1-{MAX_LABEL_KEY} characters, values at most {MAX_LABEL_VALUE}",
             )
     fingerprint = raw.get("fingerprint") or ""
-    if not isinstance(fingerprint, str) or len(fingerprint) > 64 or not set(fingerprint) <= FINGERPRINT_CHARACTERS:
+    if fingerprint and (not isinstance(fingerprint, str) or not FINGERPRINT_PATTERN.fullmatch(fingerprint)):
         raise InvalidPayload(f"{item}.fingerprint", "must be up to 64 letters, digits or . _ : -")
     if not fingerprint:
         if not labels:

@@ -9,7 +9,6 @@ succeeds, as PagerDuty answers it.
 
 import hashlib
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
-from alerts.models import Alert, Severity
+from alerts.models import FINGERPRINT_PATTERN, Alert, Severity
 from alerts.services import IllegalTransition, acknowledge, raise_alert, resolve, unresolved_alert
 
 SENDER = "pagerduty"
@@ -32,7 +31,6 @@ SEVERITIES = {
     "info": Severity.INFO,
 }
 MAX_DEDUP_KEY = 255
-FINGERPRINT = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 LABEL_FIELDS = ("component", "group", "class")
 
 
@@ -59,7 +57,7 @@ class Event:
 
 def fingerprint_of(dedup_key: str) -> str:
     """The alert fingerprint of a dedup_key: the key itself when it is a valid fingerprint, else its hash."""
-    if FINGERPRINT.match(dedup_key):
+    if FINGERPRINT_PATTERN.fullmatch(dedup_key):
         return dedup_key
     return hashlib.sha256(dedup_key.encode()).hexdigest()
 
