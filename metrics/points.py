@@ -220,10 +220,11 @@ class InvalidItem(Exception):
     "resourceMetrics[0].scopeMetrics[1].metrics[2]"), ``message`` says what is wrong.
     """
 
-    def __init__(self, item: str, message: str) -> None:
+    def __init__(self, item: str, message: str, line: int | None = None) -> None:
         super().__init__(f"{item}: {message}; nothing was stored.")
         self.item = item
         self.message = message
+        self.line = line  # the body's line number, when the format has lines
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -56,7 +56,7 @@ class InfluxWriteView(APIView):
             # DRF hands an empty body over as {} without asking the parser.
             points = influx.parse_lines(request.data if isinstance(request.data, str) else "", precision)
         except InvalidItem as error:
-            return self._invalid(str(error), line=int(error.item.split()[-1]))
+            return self._invalid(str(error), line=error.line)
         except InvalidBody as error:
             return self._invalid(str(error))
         ingest_points(points)

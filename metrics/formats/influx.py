@@ -137,5 +137,5 @@ def parse_lines(text: str, precision: str = "ns", now: datetime | None = None) -
         try:
             _parse_line(line, builder, scale)
         except ValueError as error:
-            raise InvalidItem(f"line {number}", str(error)) from None
+            raise InvalidItem(f"line {number}", str(error), line=number) from None
     return builder.points

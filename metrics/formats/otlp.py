@@ -40,6 +40,8 @@ def decode(body: bytes, *, json: bool) -> ExportMetricsServiceRequest:
             json_format.Parse(body, request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
+    except UnicodeDecodeError:
+        raise InvalidBody("The OTLP JSON body is not valid UTF-8.") from None
     except json_format.ParseError as error:
         raise InvalidBody(f"Not an OTLP JSON ExportMetricsServiceRequest: {str(error)[:300]}") from None
     except (DecodeError, RecursionError):

@@ -73,5 +73,5 @@ def parse_exposition(text: str, *, openmetrics: bool = False, now: datetime | No
                     raise InvalidItem(f"sample {_spelled(sample.name, sample.labels)}", str(error)) from None
     except ValueError as error:  # the parser's own: the format is broken at this line
         detail = str(error) or "not a valid sample, comment or blank line"
-        raise InvalidItem(f"line {lines.number}", f"{detail[:300]}") from None
+        raise InvalidItem(f"line {lines.number}", detail[:300], line=lines.number) from None
     return ParsedSamples(builder.points, skipped)
