@@ -29,3 +29,32 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request):
         # Naming a scheme makes DRF answer 401 rather than 403 without credentials.
         return self.keyword
+
+
+class RoutingKeyAuthentication(authentication.BaseAuthentication):
+    """The API token in a JSON body's ``routing_key``, where PagerDuty's Events API v2 clients put their key.
+
+    Those clients can be given only a URL and a key, so the key travels in
+    the body. Consulted after the ``Authorization`` header (which wins when
+    both are sent), with the same failure throttling.
+    """
+
+    field = "routing_key"
+
+    def authenticate(self, request):
+        body = request.data
+        key = body.get(self.field) if isinstance(body, dict) else None
+        if not key:
+            return None
+        address = request.META.get("REMOTE_ADDR", "")
+        wait = too_many_failures(address)
+        if wait:
+            raise exceptions.Throttled(wait, "Too many invalid API tokens from this address; wait a minute.")
+        token = authenticate_key(key) if isinstance(key, str) else None
+        if token is None:
+            record_failure(address)
+            raise exceptions.AuthenticationFailed(f"The {self.field} is not a valid, unrevoked API token.")
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return ApiTokenAuthentication.keyword

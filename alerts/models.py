@@ -3,10 +3,18 @@
 State changes live in ``alerts.services``; these classes only say what is stored.
 """
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+# What every writer of alerts (the API, the integrations) holds labels and fingerprints to.
+MAX_LABELS = 64
+MAX_LABEL_KEY = 100
+MAX_LABEL_VALUE = 500
+FINGERPRINT_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class Severity(models.TextChoices):

@@ -207,6 +207,11 @@ def _raise_or_update(
     return alert, True
 
 
+def unresolved_alert(fingerprint: str) -> Alert | None:
+    """The alert with this fingerprint that is not resolved, if any (the partial unique index allows one)."""
+    return Alert.objects.exclude(status=AlertStatus.RESOLVED).filter(fingerprint=fingerprint).first()
+
+
 def _locked(alert_id: int) -> Alert:
     return Alert.objects.select_for_update().get(pk=alert_id)
 

@@ -1,12 +1,17 @@
 """Push this host's metrics to an opsconsole.
 
-    python -m metrics.agent --url http://console:8000 --token oc_... [--interval 5] [--tag dc=eu-1]
+    OPSCONSOLE_TOKEN=oc_... python -m metrics.agent --url http://console:8000 [--interval 5] [--tag dc=eu-1]
 
-Standard library and psutil only (no Django): copy this file to any host.
+The API token comes from ``OPSCONSOLE_TOKEN``, ``--token-file`` (e.g. a
+mounted secret) or ``--token`` (visible in ``ps``; for trials). It logs where
+it sends as its first line. Standard library and psutil only (no Django):
+copy this file to any host.
 While the console is unreachable, points are kept in a bounded buffer (the
 oldest are dropped first when it is full) and sent once it answers again,
 with exponential backoff and jitter between attempts. A batch the console
-refuses as invalid (400) is dropped and logged, never retried forever.
+refuses as invalid (400) is dropped and logged, never retried forever; a
+refused token (401/403) stops the agent with exit status 3, since no retry
+can fix it.
 """
 
 import argparse
@@ -14,6 +19,7 @@ import collections
 import gzip
 import json
 import logging
+import os
 import random
 import signal
 import socket
@@ -28,16 +34,24 @@ import psutil
 logger = logging.getLogger("opsconsole.agent")
 
 BATCH_LIMIT = 10_000
+CPU_SAMPLE_SECONDS = 0.5  # the first CPU reading measures over this long; later ones since the previous
+EXIT_TOKEN_REFUSED = 3
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 60.0
 
 
-def snapshot(tags):
-    """This host's numbers now, as ingest points."""
+def snapshot(tags, first=False):
+    """This host's numbers now, as ingest points.
+
+    psutil's CPU figure is the use since its previous call; the first call has
+    none, so the first snapshot measures over CPU_SAMPLE_SECONDS instead of
+    reporting a meaningless 0.0.
+    """
+    cpu = psutil.cpu_percent(interval=CPU_SAMPLE_SECONDS if first else None)
     now = time.time()
     network = psutil.net_io_counters()
     load_1m, load_5m, load_15m = psutil.getloadavg()
     values = {
-        "cpu_percent": psutil.cpu_percent(interval=None),
+        "cpu_percent": cpu,
         "memory_percent": psutil.virtual_memory().percent,
         "disk_usage_percent": psutil.disk_usage("/").percent,
         "network_bytes_sent": network.bytes_sent,
@@ -64,9 +78,12 @@ class Agent:
         self.next_attempt = 0.0
         self.stats = collections.Counter(collected=0, delivered=0, rejected=0, overflowed=0)
         self.running = True
+        self.token_refused = False
+        self._measured = False
 
     def collect(self):
-        points = snapshot(self.tags)
+        points = snapshot(self.tags, first=not self._measured)
+        self._measured = True
         overflow = max(0, len(self.buffer) + len(points) - (self.buffer.maxlen or 0))
         self.stats["overflowed"] += overflow
         self.buffer.extend(points)
@@ -96,6 +113,17 @@ class Agent:
             try:
                 self._post(batch)
             except urllib.error.HTTPError as error:
+                if error.code in (401, 403):
+                    logger.error(
+                        "The console refused the API token (HTTP %d: %s): set OPSCONSOLE_TOKEN to a valid token "
+                        "of a user who may add metrics; stopping with %d points unsent",
+                        error.code,
+                        error.read()[:200].decode("utf-8", "replace"),
+                        len(self.buffer),
+                    )
+                    self.token_refused = True
+                    self.running = False
+                    return
                 if error.code == 400:
                     logger.error("The console refused %d points as invalid: %s", len(batch), error.read()[:500])
                     self.stats["rejected"] += len(batch)
@@ -124,14 +152,21 @@ class Agent:
         )
 
     def run(self):
-        psutil.cpu_percent(interval=None)  # prime: the first reading has nothing to compare with
+        logger.info(
+            "Sending %s's metrics every %g s to %s (tags %s)",
+            self.tags.get("host", "this host"),
+            self.interval,
+            self.endpoint,
+            self.tags,
+        )
         while self.running:
             started = time.monotonic()
             self.collect()
             self.flush()
             time.sleep(max(0.0, self.interval - (time.monotonic() - started)))
-        self.next_attempt = 0.0
-        self.flush()  # a last try before leaving
+        if not self.token_refused:
+            self.next_attempt = 0.0
+            self.flush()  # a last try before leaving
         logger.info("Stopped: %s; %d points still buffered", dict(self.stats), len(self.buffer))
         return self.stats
 
@@ -154,7 +189,8 @@ def main(argv=None):
         prog="python -m metrics.agent", description="Push this host's metrics to opsconsole."
     )
     parser.add_argument("--url", required=True, help="the console's base URL, e.g. http://console:8000")
-    parser.add_argument("--token", required=True, help="an API token (manage.py create_api_token)")
+    parser.add_argument("--token", help="an API token (manage.py create_api_token); default $OPSCONSOLE_TOKEN")
+    parser.add_argument("--token-file", help="a file holding the API token (e.g. a mounted secret)")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between measurements (default 5)")
     parser.add_argument("--tag", action="append", default=[], help="extra tag key=value (repeatable)")
     parser.add_argument("--host", default=socket.gethostname(), help="the host tag (default: this machine's name)")
@@ -166,16 +202,25 @@ def main(argv=None):
         tags = {"host": args.host, **parse_tags(args.tag)}
     except argparse.ArgumentTypeError as error:
         parser.error(str(error))
+    token = args.token or os.environ.get("OPSCONSOLE_TOKEN", "")
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as handle:
+                token = handle.read().strip()
+        except OSError as error:
+            parser.error(f"--token-file: {error}")
+    if not token:
+        parser.error("no API token: set OPSCONSOLE_TOKEN, or give --token-file or --token")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        agent = Agent(args.url, args.token, tags, interval=args.interval, buffer_limit=args.buffer)
+        agent = Agent(args.url, token, tags, interval=args.interval, buffer_limit=args.buffer)
     except ValueError as error:
         parser.error(str(error))
     signal.signal(signal.SIGTERM, agent.stop)
     signal.signal(signal.SIGINT, agent.stop)
     stats = agent.run()
     print(json.dumps({**stats, "buffered": len(agent.buffer)}), flush=True)
-    return 0
+    return EXIT_TOKEN_REFUSED if agent.token_refused else 0
 
 
 if __name__ == "__main__":

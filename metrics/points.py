@@ -211,3 +211,87 @@ def parse_points(body: Any, now: datetime | None = None) -> list[Point]:
     if errors:
         raise InvalidPoints(errors, len(raw_points))
     return points
+
+
+class InvalidItem(Exception):
+    """One line or item of a non-JSON ingest body (Influx, Prometheus, OTLP) is wrong; nothing was stored.
+
+    ``item`` names it as its format does ("line 3",
+    "resourceMetrics[0].scopeMetrics[1].metrics[2]"), ``message`` says what is wrong.
+    """
+
+    def __init__(self, item: str, message: str, line: int | None = None) -> None:
+        super().__init__(f"{item}: {message}; nothing was stored.")
+        self.item = item
+        self.message = message
+        self.line = line  # the body's line number, when the format has lines
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def from_epoch_ns(nanoseconds: int) -> datetime:
+    """A UTC datetime from integer epoch nanoseconds, to the microsecond.
+
+    Whole microseconds over 1e6 round back to the same microsecond for any
+    date the store accepts (a double holds 2000-2100 in seconds to ~0.2 µs).
+    """
+    try:
+        return datetime.fromtimestamp((nanoseconds // 1000) / 1e6, UTC)
+    except (OverflowError, OSError, ValueError):
+        return _EPOCH + timedelta(microseconds=nanoseconds // 1000)  # far outside: let the range check say so
+
+
+TagSet = tuple[str, dict[str, str]]  # (tags_key, tags) of a checked tag set
+
+
+class PointBuilder:
+    """Points from the other wire formats, held to the rules of the JSON ingest body.
+
+    Each distinct name and tag set is checked once, as in ``parse_points``'s
+    fast path: a caller checks a line's or item's tags once with ``tag_set``
+    and adds each of its values. Both raise ValueError saying which part is
+    wrong (the caller adds its line or item); ``add`` InvalidBody past ``MAX_POINTS``.
+    """
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
+        self.latest = self.now + FUTURE_TOLERANCE
+        self.points: list[Point] = []
+        self._names: set[str] = set()
+        self._tags: dict[tuple[tuple[str, str], ...], TagSet] = {(): ("", {})}
+
+    def tag_set(self, tags: dict[str, str]) -> TagSet:
+        """``tags`` checked (once per distinct set) and keyed, for ``add``; ValueError naming the bad tag."""
+        return self._tags.get(tuple(tags.items())) or self.tag_set_of(tuple(tags.items()))
+
+    def tag_set_of(self, items: tuple[tuple[str, str], ...]) -> TagSet:
+        """``tag_set`` from ``(name, value)`` pairs, a later pair winning over an earlier one of its name."""
+        known = self._tags.get(items)
+        if known is None:
+            tags = dict(items)
+            problems: list[str] = []
+            if _check_tags(tags, lambda field, message: problems.append(f"{field}: {message}")) is None:
+                raise ValueError(problems[0])
+            if any("\x00" in key or "\x00" in text for key, text in tags.items()):
+                raise ValueError("tags cannot hold a NUL character")
+            known = self._tags[items] = (tags_key(tags), tags)
+        return known
+
+    def add(self, name: str, tags: TagSet, ts: datetime | None, value: float) -> None:
+        if name not in self._names:
+            if not NAME_PATTERN.match(name):
+                raise ValueError(
+                    f"point name {name[:200]!r} is not 1-200 characters of letters, digits, _ . : - "
+                    "(not starting with a digit)"
+                )
+            self._names.add(name)
+        if not -math.inf < value < math.inf:
+            raise ValueError(f"{name}: the value must be finite")
+        if ts is None:
+            ts = self.now
+        elif not EARLIEST <= ts <= self.latest:
+            raise ValueError(f"{name}: the timestamp {ts.isoformat()} is before 2000 or more than an hour ahead")
+        if len(self.points) >= MAX_POINTS:
+            raise InvalidBody(f"At most {MAX_POINTS} points per request; this one has more.")
+        self.points.append(Point(name, tags[0], tags[1], ts, value))

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from metrics.api.integrations import InfluxWriteView
 from opsconsole import views
 from opsconsole.health import healthz
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # InfluxDB 2's write path, where Telegraf and Influx clients send line protocol.
+    path("api/v2/write", InfluxWriteView.as_view(), name="influx-write"),
     path("", include("alerts.urls")),
     path("", include("metrics.urls")),
 ]

@@ -183,8 +183,16 @@ def test_a_nul_or_lone_surrogate_escape_is_a_400_naming_it(api, objects, write, 
     assert stored() == before
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
-@pytest.mark.parametrize("write", JSON_WRITES)
+@pytest.mark.parametrize(
+    ("write", "content_type"),
+    [
+        (write, content_type)
+        for write in JSON_WRITES
+        for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+        # The ingest reads text/plain as Prometheus text exposition (contract, section 7).
+        if not (write == f"POST {INGEST}" and content_type == "text/plain")
+    ],
+)
 def test_a_body_that_is_not_declared_json_is_a_415(api, objects, write, content_type):
     before = stored()
     response = send(api, write, objects, b'{"title": "t", "source": "s"}', content_type=content_type)

@@ -8,6 +8,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from alerts.models import (
+    FINGERPRINT_PATTERN,
+    MAX_LABEL_KEY,
+    MAX_LABEL_VALUE,
+    MAX_LABELS,
     Alert,
     AlertEvent,
     AlertRule,
@@ -20,9 +24,6 @@ from alerts.models import (
 from alerts.payloads import alert_data, incident_data
 
 MAX_ID = 2**63 - 1
-MAX_LABELS = 64
-MAX_LABEL_KEY = 100
-MAX_LABEL_VALUE = 500
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -111,7 +112,7 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class AlertCreateSerializer(serializers.Serializer):
     fingerprint = serializers.RegexField(
-        r"^[A-Za-z0-9._:-]{1,64}$",
+        FINGERPRINT_PATTERN,
         required=False,
         help_text="Identity for deduplication; derived from source, category and labels when absent.",
     )

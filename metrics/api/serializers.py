@@ -27,11 +27,14 @@ class IngestBody(serializers.Serializer):
 
 class IngestAccepted(serializers.Serializer):
     accepted = serializers.IntegerField()
+    skipped = serializers.IntegerField(required=False, help_text="Text exposition only: NaN or infinite samples.")
 
 
 class PointError(serializers.Serializer):
-    index = serializers.IntegerField()
-    field = serializers.CharField()
+    # A JSON body's point has `index` and `field`; a Prometheus text line or sample has `item`.
+    index = serializers.IntegerField(required=False)
+    field = serializers.CharField(required=False)
+    item = serializers.CharField(required=False, help_text='e.g. "line 3" or "sample http_requests_total{code="500"}"')
     message = serializers.CharField()
 
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from metrics import points as point_rules
-from metrics.api.parsers import JSONMaybeGzipParser
+from metrics.api.parsers import Exposition, JSONMaybeGzipParser, OpenMetricsTextParser, PrometheusTextParser
 from metrics.api.query_string import (
     MAX_STEP_SECONDS,
     TAG_PARAMETER,
@@ -31,21 +31,42 @@ from metrics.api.serializers import (
     QueryAnswer,
     SeriesSerializer,
 )
+from metrics.formats.prometheus import parse_exposition
 from metrics.models import Series
 from metrics.query import AGGREGATES, InvalidQuery, query_series
 from metrics.services import ingest_points, latest_payload, latest_values
 
 
+def invalid_item(error):
+    """The 400 of a line protocol, exposition or OTLP item: which one, and why."""
+    return Response(
+        {"detail": str(error), "errors": [{"item": error.item, "message": error.message}]},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
 class IngestView(APIView):
+    # Permission: adding samples (metrics.add_series), or staff.
     permission_model = Series
-    parser_classes = [JSONMaybeGzipParser]
+    parser_classes = [JSONMaybeGzipParser, PrometheusTextParser, OpenMetricsTextParser]
 
     @extend_schema(
         summary="Push metric points (all or nothing)",
-        request=IngestBody,
+        description=(
+            "A JSON body of points, or Prometheus text exposition (`text/plain; version=0.0.4`) or "
+            "OpenMetrics text (`application/openmetrics-text`): each sample a point, labels as tags; "
+            "NaN and infinite samples are skipped and counted in `skipped`."
+        ),
+        request={
+            "application/json": IngestBody,
+            "text/plain": OpenApiTypes.STR,
+            "application/openmetrics-text": OpenApiTypes.STR,
+        },
         responses={202: IngestAccepted, 400: IngestRejected},
     )
     def post(self, request):
+        if isinstance(request.data, Exposition):
+            return self._exposition(request.data)
         try:
             parsed = point_rules.parse_points(request.data)
         except point_rules.InvalidBody as error:
@@ -54,6 +75,17 @@ class IngestView(APIView):
             return Response({"detail": str(error), "errors": error.errors}, status=status.HTTP_400_BAD_REQUEST)
         accepted = ingest_points(parsed)
         return Response({"accepted": accepted}, status=status.HTTP_202_ACCEPTED)
+
+    @staticmethod
+    def _exposition(body):
+        try:
+            parsed = parse_exposition(body.text, openmetrics=body.openmetrics)
+        except point_rules.InvalidItem as error:
+            return invalid_item(error)
+        except point_rules.InvalidBody as error:
+            raise ValidationError({"detail": str(error), "errors": []}) from None
+        accepted = ingest_points(parsed.points)
+        return Response({"accepted": accepted, "skipped": parsed.skipped}, status=status.HTTP_202_ACCEPTED)
 
 
 class QueryView(APIView):

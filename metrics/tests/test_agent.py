@@ -1,12 +1,15 @@
 """The push agent against a live console, including an outage while it buffers."""
 
 import json
+import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 
+from metrics.agent import CPU_SAMPLE_SECONDS, snapshot
 from tests.live import BASE_DIR, running_console
 
 COUNT_POINTS = (
@@ -84,3 +87,60 @@ def test_bad_arguments_are_clear_errors():
         text=True,
     )
     assert result.returncode == 2 and "--tag 'novalue' is not key=value" in result.stderr
+
+
+def test_a_refused_token_stops_the_agent_saying_so_after_its_start_line(tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("oc_wrong_token\n")
+    with running_console("embedded", extra_env={"OPSCONSOLE_COLLECT_INTERVAL": "3600"}) as console:
+        result = subprocess.run(
+            [sys.executable, "-m", "metrics.agent", "--url", console.url, "--token-file", str(token_file)],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,  # not retried forever
+        )
+    assert result.returncode == 3
+    start, *rest = result.stderr.splitlines()
+    assert f"to {console.url}/api/v1/metrics/ingest/" in start
+    assert any("refused the API token (HTTP 401" in line for line in rest)
+
+
+def test_the_token_comes_from_the_environment():
+    result = subprocess.run(
+        [sys.executable, "-m", "metrics.agent", "--url", "http://x", "--interval", "0"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPSCONSOLE_TOKEN": "oc_from_env"},
+    )
+    # It got past the token check to the next argument's.
+    assert result.returncode == 2 and "--interval must be positive" in result.stderr
+    without = subprocess.run(
+        [sys.executable, "-m", "metrics.agent", "--url", "http://x"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={key: value for key, value in os.environ.items() if key != "OPSCONSOLE_TOKEN"},
+    )
+    assert without.returncode == 2 and "OPSCONSOLE_TOKEN" in without.stderr
+
+
+def test_the_first_cpu_point_is_a_real_reading():
+    stop = threading.Event()
+
+    def burn():
+        while not stop.is_set():
+            sum(range(1000))
+
+    worker = threading.Thread(target=burn)
+    worker.start()
+    try:
+        started = time.monotonic()
+        points = snapshot({"host": "h"}, first=True)
+    finally:
+        stop.set()
+        worker.join()
+    cpu = next(point for point in points if point["name"] == "cpu_percent")
+    assert time.monotonic() - started >= CPU_SAMPLE_SECONDS
+    assert cpu["value"] > 0
