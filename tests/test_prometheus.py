@@ -280,3 +280,30 @@ def test_a_scrape_sums_every_process_and_drops_the_sockets_of_dead_ones(client, 
         assert value(after, "opsconsole_ws_sockets", endpoint="/ws/sum-test") == 2  # its sockets do not
     finally:
         telemetry.ws_sockets.labels("/ws/sum-test").dec(2)
+
+
+# The Accept header of a Prometheus 2 scrape (its default preference: OpenMetrics, then the 0.0.4
+# text), as the Datadog Agent's OpenMetrics integration documents copying it.
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+
+
+def test_the_scrape_job_of_the_integrations_guide_is_served(client, staff_token):
+    import re
+    from pathlib import Path
+
+    import yaml
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
+
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "integrations.md").read_text()
+    section = guide.split("## Prometheus scrape", 1)[1]
+    job = yaml.safe_load(re.search(r"```yaml\n(.*?)```", section, re.S).group(1))["scrape_configs"][0]
+    assert job["authorization"].get("type", "Bearer") == "Bearer"
+    client.get("/healthz")
+    answer = client.get(job["metrics_path"], HTTP_AUTHORIZATION=f"Bearer {staff_token}", HTTP_ACCEPT=PROMETHEUS_ACCEPT)
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
+    names = {family.name for family in openmetrics_families(answer.content.decode())}
+    assert "opsconsole_http_requests" in names
