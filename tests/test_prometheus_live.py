@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import time
 
 import pytest
@@ -158,3 +159,32 @@ def test_metrics_without_a_token_is_refused_on_a_real_server(console):
     answer = requests.get(f"{console.url}/metrics", timeout=10)
     assert answer.status_code == 401
     assert answer.headers["Content-Type"].startswith("application/json")
+
+
+def test_the_embedded_serve_starts_its_counts_afresh_and_counts_its_sockets(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.live import BASE_DIR
+
+    # What an earlier run left in the directory: a thousand published events.
+    directory = tmp_path / "prometheus"
+    earlier = (
+        "import django; django.setup(); from opsconsole import telemetry; "
+        "telemetry.events_published.labels('alerts', 'alert').inc(1000)"
+    )
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(directory), "DJANGO_SETTINGS_MODULE": "opsconsole.settings"}
+    subprocess.run([sys.executable, "-c", earlier], cwd=BASE_DIR, env={**os.environ, **env}, check=True, timeout=60)
+    assert list(directory.glob("counter_*.db"))
+    with running_console("embedded", extra_env={**QUIET_JOBS, "PROMETHEUS_MULTIPROC_DIR": str(directory)}) as embedded:
+
+        async def scenario():
+            socket = await open_socket(embedded, embedded.url, "/ws/alerts")
+            try:
+                return await asyncio.to_thread(scrape, embedded, embedded.url)
+            finally:
+                await socket.close()
+
+        samples = run_coroutine(scenario())
+    assert value(samples, "opsconsole_ws_sockets", endpoint="/ws/alerts") == 1.0
+    assert value(samples, "opsconsole_events_published_total", topic="alerts", type="alert") < 1000
