@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from alerts.models import Delivery, NotificationChannel
 from alerts.payloads import AlertDict
+from opsconsole import telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ def _send_email(channel, payload):
     return 0
 
 
+# A delivery's status after an attempt, as GET /metrics names the attempt's outcome.
+OUTCOMES = {Delivery.Status.SENT: "sent", Delivery.Status.PENDING: "retrying", Delivery.Status.FAILED: "failed"}
 SENDERS = {NotificationChannel.Kind.WEBHOOK: _send_webhook, NotificationChannel.Kind.EMAIL: _send_email}
 
 
@@ -114,6 +117,7 @@ def _attempt(delivery, now):
     except Exception as error:  # noqa: BLE001 - timeouts, refused connections, SMTP errors: all retried
         outcome = _failure(delivery, now, f"{type(error).__name__}: {error}"[:500], None, retry=True)
     Delivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1, claimed_until=None, **outcome)
+    telemetry.notifications.labels(delivery.channel.kind, OUTCOMES[outcome["status"]]).inc()
     return outcome["status"]
 
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypedDict
 
+from opsconsole import telemetry
+
 MAX_POINTS = 10_000
 MAX_TAGS = 32
 MAX_TAG_VALUE = 200
@@ -160,6 +162,7 @@ def parse_points(body: Any, now: datetime | None = None) -> list[Point]:
     if not isinstance(raw_points, list) or not raw_points:
         raise InvalidBody('"points" must be a non-empty list.')
     if len(raw_points) > MAX_POINTS:
+        telemetry.ingest_points.labels("refused").inc(len(raw_points))
         raise InvalidBody(f"At most {MAX_POINTS} points per request; this one has {len(raw_points)}.")
     latest = now + FUTURE_TOLERANCE
     from_iso, from_epoch = datetime.fromisoformat, datetime.fromtimestamp
@@ -209,6 +212,7 @@ def parse_points(body: Any, now: datetime | None = None) -> list[Point]:
             continue
         points.append(Point(name, known[0], known[1], ts, value))
     if errors:
+        telemetry.ingest_points.labels("refused").inc(len(raw_points))  # all or nothing: every point refused
         raise InvalidPoints(errors, len(raw_points))
     return points
 

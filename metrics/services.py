@@ -16,6 +16,7 @@ from django.utils import timezone
 from metrics.models import IngestCounter, Sample, Series
 from metrics.points import Point
 from metrics.query import with_tags
+from opsconsole import telemetry
 from realtime.publish import publish
 from realtime.topics import METRICS
 
@@ -118,6 +119,7 @@ def ingest_points(points: Sequence[Point]) -> int:
         _count(len(rows))
         changed = list(latest)[:PUSH_SERIES_LIMIT]
         transaction.on_commit(lambda: _push_latest(Series.objects.filter(pk__in=changed)))
+    telemetry.ingest_points.labels("accepted").inc(len(rows))
     return len(rows)
 
 

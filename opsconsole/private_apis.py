@@ -124,4 +124,18 @@ PRIVATE_APIS = (
         "daphne.cli:CommandLineInterface.run",
         ("AccessLogGenerator(access_log_stream)", "self.load_asgi_app(args.application)"),
     ),
+    PrivateApi(
+        "prometheus-value-class",
+        "prometheus_client",
+        "0.26.0",
+        "prometheus_client.metrics:Counter",
+        ("values.ValueClass",),
+    ),
+    PrivateApi(
+        "prometheus-histogram-parts",
+        "prometheus_client",
+        "0.26.0",
+        "prometheus_client.metrics:Histogram",
+        ("self._sum.inc(amount)", "self._buckets[i].inc(1)", "self._upper_bounds"),
+    ),
 )

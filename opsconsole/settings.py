@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "opsconsole.access_log.AccessLogMiddleware",
+    "opsconsole.middleware.request_metrics",  # early: its time includes every other middleware
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -327,6 +328,10 @@ OPSCONSOLE_WS_MAX_PER_PROCESS = env_int("OPSCONSOLE_WS_MAX_PER_PROCESS", 0, mini
 # Seconds between re-checks of every open socket's credentials (the safety net behind announcements).
 OPSCONSOLE_WS_RECHECK_INTERVAL = env_float("OPSCONSOLE_WS_RECHECK_INTERVAL", 30.0, minimum=0.5)
 OPSCONSOLE_HOSTNAME = env_str("OPSCONSOLE_HOSTNAME") or None  # None: socket.gethostname()
+# Where every process of the console on this host (web, worker, one-off commands) keeps its
+# Prometheus counters, for GET /metrics to sum (prometheus_client's multiprocess mode, which
+# reads this variable by this name). See docs/operations.md, "The console's own metrics".
+PROMETHEUS_MULTIPROC_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus")))
 
 # --- E-mail (notification channels of kind "email") -------------------------------
 

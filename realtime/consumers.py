@@ -13,6 +13,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from opsconsole import telemetry
 from realtime import access, fanout, layer_watch, protocol, stats
 from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import Envelope, envelope, utc_now_iso
@@ -38,6 +39,11 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
     flow: WriteFlow | None = None  # the send-buffer watch (realtime.transport), once the socket is let in
     admitted = False  # counted in realtime.access, until it disconnects
     access_ended = False
+
+    @property
+    def endpoint(self) -> str:
+        """The path its metrics are labelled with (``/ws/alerts``)."""
+        return f"/ws/{self.topic}"
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # Redis can fail under any handler after the handshake was accepted
@@ -108,7 +114,7 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         self.client_id = f"client_{uuid.uuid4().hex[:12]}"
         self.subscription = Subscription()
         self.flow = WriteFlow.attach(self.scope)
-        self.outbox = Outbox(self.send_encoded, flow=self.flow)
+        self.outbox = Outbox(self.send_encoded, flow=self.flow, tally=telemetry.delivery_tally(self.endpoint))
         self.limiter = RateLimiter()
         # Events offered from the moment the socket joins wait until its
         # connection frame is out: that frame comes first on every socket.
@@ -117,6 +123,7 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         self.joined = True
         layer_watch.watch(self)
         stats.count("connected_sockets")
+        telemetry.ws_sockets.labels(self.endpoint).inc()
         stats.ensure_reporting()
         stats.report_soon()
         latest = await database_sync_to_async(replay_buffer().latest_seq)(self.topic)
@@ -153,6 +160,7 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
             self.outbox.close()
             layer_watch.unwatch(self)
             stats.count("connected_sockets", -1)
+            telemetry.ws_sockets.labels(self.endpoint).dec()
             stats.report_soon()
             try:
                 await fanout.leave(self, self.topic)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from opsconsole.telemetry import DeliveryTally
 from realtime.envelope import Envelope
 from realtime.frames import Frame, batch_frame, event_frame, in_batches
 
@@ -118,8 +119,15 @@ class Outbox:
     with :class:`TooFarBehind` instead of letting its memory grow.
     """
 
-    def __init__(self, send: SendFrame, interval_ms: int = DEFAULT_INTERVAL_MS, flow: Flow | None = None) -> None:
+    def __init__(
+        self,
+        send: SendFrame,
+        interval_ms: int = DEFAULT_INTERVAL_MS,
+        flow: Flow | None = None,
+        tally: DeliveryTally | None = None,
+    ) -> None:
         self._send = send
+        self._tally = tally  # what counts the events handed over, for GET /metrics
         self.interval = interval_ms / 1000
         self._flow = flow
         self._limit = max_pending()
@@ -228,8 +236,12 @@ class Outbox:
         if not pending:
             return
         self._last_sent = time.monotonic()
-        for run in in_batches([event_frame(event) for event in pending], MAX_BATCH_BYTES):
+        handed_over = time.time()
+        frames = [event_frame(event) for event in pending]
+        for run in in_batches(frames, MAX_BATCH_BYTES):
             await self._send(run[0] if len(run) == 1 else batch_frame(run))
+        if self._tally is not None:
+            self._tally.record(frames, handed_over)
 
 
 class RateLimiter:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from realtime.envelope import Envelope, utc_now_iso
@@ -31,11 +32,12 @@ BATCH_SHARED_SECONDS = 0.5
 class Frame:
     """One server frame: its JSON ``text``, and its UTF-8 ``payload`` and framed message made when first asked for."""
 
-    __slots__ = ("type", "text", "_payload", "_prepared")
+    __slots__ = ("type", "text", "published", "_payload", "_prepared")
 
-    def __init__(self, type_: str, text: str) -> None:
+    def __init__(self, type_: str, text: str, published: float | None = None) -> None:
         self.type = type_
         self.text = text
+        self.published = published  # a pushed event's publish time (epoch seconds), for its delivery latency
         self._payload: bytes | None = None
         # (factory, message): framing depends on the server's protocol factory
         self._prepared: tuple[Any, Any] | None = None
@@ -72,12 +74,19 @@ def event_frame(event: Envelope) -> Frame:
     cached = _events.get(key)
     if cached is not None and cached[0] is event:
         return cached[1]
-    frame = Frame(event["type"], encode(event))
+    frame = Frame(event["type"], encode(event), _published(event))
     if key is not None:
         _events[key] = (event, frame)
         if len(_events) > _EVENTS_KEPT:
             _events.popitem(last=False)
     return frame
+
+
+def _published(event: Envelope) -> float | None:
+    try:
+        return datetime.fromisoformat(event["timestamp"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 # ids of the member frames -> (member frames, Frame, monotonic time made)

@@ -12,6 +12,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import transaction
 
+from opsconsole import telemetry
 from realtime.envelope import Envelope, envelope
 from realtime.replay import replay_buffer
 from realtime.topics import EVENT_TYPES, group_name
@@ -42,11 +43,14 @@ def publish(topic: str, type_: str, data: Any) -> Envelope | None:
         _group_send(group_name(topic), {"type": "stream.event", "event": event})
     except Exception as error:
         _lost_on.add(topic)
+        telemetry.publish_failures.labels(topic).inc()
         if "seq" in event["meta"]:
             logger.exception("Could not send %s on %s", type_, topic)
         else:
             logger.warning("Could not publish %s on %s: %s", type_, topic, error)
             return None
+    else:
+        telemetry.events_published.labels(topic, type_).inc()
     return event
 
 

@@ -17,6 +17,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from opsconsole import telemetry
+
 logger = logging.getLogger(__name__)
 
 
@@ -55,11 +57,18 @@ def job_named(name: str) -> Job:
 
 
 def run_job(name: str) -> object:
-    """Run one job now, in this thread, with a fresh database connection."""
+    """Run one job now, in this thread, with a fresh database connection; counted and timed for GET /metrics."""
+    job = job_named(name)
     close_old_connections()
+    started = time.monotonic()
     try:
-        return job_named(name).function()
+        return job.function()
+    except Exception:
+        telemetry.job_failures.labels(name).inc()
+        raise
     finally:
+        telemetry.job_runs.labels(name).inc()
+        telemetry.job_duration.labels(name).observe(time.monotonic() - started)
         close_old_connections()
 
 

@@ -43,7 +43,15 @@ QUIET_JOBS = dict.fromkeys(
     ),
     "3600",
 )
-SCRUBBED = ("DATABASE_URL", "REDIS_URL", "OPSCONSOLE_REDIS_PREFIX", "OPSCONSOLE_VAR_DIR", "DJANGO_SETTINGS_MODULE")
+# Each console counts its own metrics, under its own var dir.
+SCRUBBED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "OPSCONSOLE_REDIS_PREFIX",
+    "OPSCONSOLE_VAR_DIR",
+    "DJANGO_SETTINGS_MODULE",
+    "PROMETHEUS_MULTIPROC_DIR",
+)
 
 
 def free_port():

@@ -4,10 +4,12 @@ from typing import Any
 
 from daphne.endpoints import build_endpoint_description_strings
 from daphne.server import Server  # installs the asyncio reactor; keep before twisted imports
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from twisted.internet import reactor
 from twisted.python.failure import Failure
 
+from opsconsole import telemetry
 from realtime.schedule import ensure_in_process_scheduler
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, host: str, port: int, **options: object) -> None:
         from opsconsole.asgi import application
+
+        if not settings.REDIS_URL:
+            # The embedded shape is this one process: counts left by earlier runs start again from zero,
+            # as a lone process's would. With REDIS_URL other processes may be counting beside it.
+            telemetry.empty_directory()
 
         def announce() -> None:
             logger.info("Serving on http://%s:%s", host, port)
