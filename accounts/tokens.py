@@ -2,8 +2,9 @@
 
 import hashlib
 import hmac
+import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
@@ -24,14 +25,33 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue_token(user: Any, name: str = "") -> tuple[ApiToken, str]:
+DURATION_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """``30m``, ``12h``, ``90d`` or ``52w`` as a timedelta; ValueError saying what is accepted otherwise."""
+    match = re.fullmatch(r"\s*([1-9][0-9]{0,5})\s*([mhdw])\s*", text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a lifetime: give a whole number and a unit, m, h, d or w (e.g. 90d)")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def give_key(token: ApiToken) -> str:
+    """Give the unsaved ``token`` a new key (its prefix and hash) and return the key, which nothing keeps."""
+    token.prefix = secrets.token_urlsafe(PREFIX_BYTES)
+    key = f"{KEY_SCHEME}_{token.prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
+    token.key_hash = hash_key(key)
+    return key
+
+
+def issue_token(user: Any, name: str = "", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
     """Create a token for ``user`` and return ``(token, key)``.
 
     The key is returned only here; the database keeps its prefix and hash.
     """
-    prefix = secrets.token_urlsafe(PREFIX_BYTES)
-    key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
-    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, key_hash=hash_key(key))
+    token = ApiToken(user=user, name=name, expires_at=expires_at)
+    key = give_key(token)
+    token.save()
     return token, key
 
 

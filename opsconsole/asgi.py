@@ -8,10 +8,11 @@ of the test process.
 import gc
 import sys
 
-from opsconsole import server_limits
+from opsconsole import access_log, server_limits
 from opsconsole.routing import application  # noqa: F401 - what the server serves
 
 server_limits.apply()
+access_log.redact_daphne_access_log()
 
 # A request's thread gives up the GIL at every database or Redis round trip,
 # then waits for the event loop thread, busy feeding sockets, to hand it back:

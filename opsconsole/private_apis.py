@@ -117,4 +117,11 @@ PRIVATE_APIS = (
         "daphne.server:Server",
         ("self.http_factory = HTTPFactory(self)",),
     ),
+    PrivateApi(
+        "daphne-access-log",
+        "daphne",
+        "4.2.3",
+        "daphne.cli:CommandLineInterface.run",
+        ("AccessLogGenerator(access_log_stream)", "self.load_asgi_app(args.application)"),
+    ),
 )

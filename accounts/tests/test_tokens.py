@@ -1,9 +1,12 @@
 """API tokens: shown once, stored hashed, revocable, accepted as Token or Bearer."""
 
+import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import ApiToken
@@ -141,3 +144,50 @@ def test_guessing_tokens_is_throttled_per_address(client, clean_failures):
     )  # until the minute passes
     clean_failures()
     assert client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+
+
+def test_create_api_token_expires_in_sets_the_expiry():
+    make_user(username="temporary")
+    out = StringIO()
+    call_command("create_api_token", "temporary", "--expires-in", "90d", stdout=out, stderr=StringIO())
+    token = tokens.authenticate_key(out.getvalue().strip().splitlines()[-1])
+    assert token is not None and token.expires_at is not None
+    remaining = token.expires_at - timezone.now()
+    assert timedelta(days=89, hours=23) < remaining <= timedelta(days=90)
+
+
+@pytest.mark.parametrize("lifetime", ["90", "0d", "1y", "-5d", "1.5h", "d"])
+def test_create_api_token_refuses_a_lifetime_it_cannot_read(lifetime):
+    make_user(username="temporary")
+    with pytest.raises(CommandError, match="--expires-in: .* m, h, d or w"):
+        call_command("create_api_token", "temporary", f"--expires-in={lifetime}", stdout=StringIO(), stderr=StringIO())
+    assert not ApiToken.objects.exists()
+
+
+def test_an_expired_token_is_refused():
+    token, key = tokens.issue_token(make_user(), expires_at=timezone.now() - timedelta(seconds=1))
+    assert tokens.authenticate_key(key) is None
+
+
+def test_the_admin_creates_a_token_and_shows_its_key_once(client):
+    owner = make_user(username="script-owner")
+    client.force_login(make_user(superuser=True))
+    answer = client.post("/admin/accounts/apitoken/add/", {"user": owner.pk, "name": "backup job", "expires_at": ""})
+    assert answer.status_code == 200
+    key = re.search(rb'value="(oc_[^"]+)"', answer.content).group(1).decode()
+    token = tokens.authenticate_key(key)
+    assert (token.user, token.name) == (owner, "backup job")
+    assert key not in str(ApiToken.objects.values().get(pk=token.pk))
+    # Nowhere else: the list and the token's own page show the prefix only.
+    listing = client.get("/admin/accounts/apitoken/")
+    assert token.prefix in listing.content.decode() and key not in listing.content.decode()
+    assert key not in client.get(f"/admin/accounts/apitoken/{token.pk}/change/").content.decode()
+
+
+def test_the_admin_lists_when_a_token_was_last_used(client):
+    token, key = make_token()
+    tokens.authenticate_key(key)
+    client.force_login(make_user(superuser=True))
+    listing = client.get("/admin/accounts/apitoken/").content.decode()
+    assert "Last used at" in listing
+    assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
