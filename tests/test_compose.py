@@ -83,7 +83,7 @@ def readme_settings():
 def settings_reads():
     """Every environment variable opsconsole/settings.py reads through its helpers."""
     source = (BASE_DIR / "opsconsole" / "settings.py").read_text()
-    return set(re.findall(r"\benv_(?:str|bool|int|float|list)\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
+    return set(re.findall(r"\benv_[a-z]+\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
 
 
 def env_example():
