@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -86,14 +87,26 @@ def settings_reads():
     return set(re.findall(r"\benv_[a-z]+\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
 
 
+def dotenv_values(path, *, commented_too=False):
+    """``NAME=value`` lines of an env file (with ``commented_too``, also the ``#NAME=value`` ones)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        match = re.fullmatch(r"(#?)([A-Z][A-Z0-9_]*)=(.*)", line.strip())
+        if match and (commented_too or not match[1]):
+            values[match[2]] = match[3]
+    return values
+
+
 def env_example():
     """The .env.example as compose would read it with every line uncommented."""
-    values = {}
-    for line in (BASE_DIR / ".env.example").read_text().splitlines():
-        match = re.fullmatch(r"#?([A-Z][A-Z0-9_]*)=(.*)", line.strip())
-        if match:
-            values[match[1]] = match[2]
-    return values
+    return dotenv_values(BASE_DIR / ".env.example", commented_too=True)
+
+
+def readme_production_commands():
+    """The shell lines of the README's Production block."""
+    text = (BASE_DIR / "README.md").read_text()
+    block = text[text.index("## Production") :].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
 
 
 def interpolate(value, dotenv):
@@ -131,6 +144,24 @@ def test_the_readme_table_names_exactly_the_settings_read_from_the_environment()
 
 def test_env_example_lists_every_setting_of_the_readme_table():
     assert sorted(set(readme_settings()) - set(env_example())) == []
+
+
+def test_the_readme_recipe_makes_a_dot_env_compose_starts_with(tmp_path):
+    commands = readme_production_commands()
+    making_env = [command for command in commands if ".env" in command and not command.startswith("docker")]
+    assert making_env and making_env[0] == "cp .env.example .env"
+    shutil.copy(BASE_DIR / ".env.example", tmp_path / ".env.example")
+    for command in making_env:
+        subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, timeout=30)
+    dotenv = dotenv_values(tmp_path / ".env")
+    assert len(dotenv["SECRET_KEY"]) >= 50
+    assert effective_environment(SERVICES["web"], dotenv)["SECRET_KEY"] == dotenv["SECRET_KEY"]
+
+
+def test_the_readme_gives_the_compose_recipe_for_an_api_token():
+    commands = readme_production_commands()
+    assert 'docker compose exec web python manage.py create_api_token admin --name "agent web-1"' in commands
+    assert "create_api_token" in get_commands()
 
 
 def test_every_service_running_django_is_an_app_service():
