@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 
@@ -32,3 +33,19 @@ def schedule_periodic_jobs(sender, **kwargs):
             sender.signature("realtime.tasks.run_job", args=(job.name,), options={"expires": job.interval}),
             name=job.name,
         )
+    from realtime.heartbeat import HEARTBEAT_INTERVAL_SECONDS
+
+    sender.add_periodic_task(
+        HEARTBEAT_INTERVAL_SECONDS,
+        sender.signature("realtime.tasks.heartbeat", options={"expires": HEARTBEAT_INTERVAL_SECONDS}),
+        name="heartbeat",
+    )
+
+
+@worker_ready.connect
+def record_first_heartbeat(sender, **kwargs):
+    # A worker that has just started (or restarted) is ready before beat's next
+    # heartbeat task reaches it: say so at once rather than up to an interval later.
+    from realtime.heartbeat import record_heartbeat
+
+    record_heartbeat("worker")

@@ -1,24 +1,63 @@
-"""``/healthz``: does this process reach its database and its channel layer?"""
+"""The probes: ``/livez`` (the process is up) and ``/readyz`` (the console can do its work).
+
+``/readyz`` asks the database (and, on SQLite, whether its disk has room to
+write), round-trips a message through the channel layer and, in the services
+shape, reads the heartbeats of the Celery worker and of beat
+(``realtime/heartbeat.py``): without them rules, notifications and pushes stop
+while pages still load. It answers 200, or 503 with
+``{"status": "unavailable", "missing": [...]}`` naming what is missing.
+``/healthz`` is the same answer under its older name.
+
+:class:`ProbeMiddleware` answers the three paths before any middleware that
+checks the ``Host`` header, and ``SECURE_REDIRECT_EXEMPT`` keeps them off the
+HTTPS redirect: a probe comes from inside the container or from a load
+balancer that knows the process by its address, over plain HTTP, and must
+work with ``ALLOWED_HOSTS=ops.example.com`` and ``OPSCONSOLE_HTTPS=1``. That
+is safe because a probe's answer builds no URL from the ``Host`` header (what
+``ALLOWED_HOSTS`` protects against) and sets no cookie.
+"""
 
 import asyncio
+import shutil
 import time
 import uuid
+from pathlib import Path
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import close_old_connections, connection
 from django.http import JsonResponse
 
+from realtime.heartbeat import ROLES, heartbeat_problem
+
 CHECK_TIMEOUT_SECONDS = 2.0
+# Below this much free space SQLite's next write-ahead-log growth or
+# checkpoint fails; the embedded console is not ready once writes may fail.
+SQLITE_MIN_FREE_BYTES = 1024 * 1024
+
+
+class NotReady(Exception):
+    """A check's answer: what is wrong, in one line."""
 
 
 def _database_answers():
-    # This executor thread keeps its connection between checks; one that a
-    # database restart broke must be dropped, or every later check fails on it.
+    # The check runs on whichever executor thread is free: it gives its
+    # connection back (to the pool, on Postgres) rather than leave one held by
+    # each thread, and a connection a database restart broke goes with it.
     close_old_connections()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        connection.close()
+    if connection.vendor == "sqlite":
+        # A full disk still answers reads: what fails is every write.
+        directory = Path(settings.DATABASES["default"]["NAME"]).parent
+        free = shutil.disk_usage(directory).free
+        if free < SQLITE_MIN_FREE_BYTES:
+            raise NotReady(f"{free} bytes free on the disk of {directory}; SQLite writes fail")
 
 
 _probe_channel = None
@@ -48,20 +87,66 @@ async def _channel_layer_check():
     return result
 
 
+def _heartbeat_fresh(role):
+    problem = heartbeat_problem(role)
+    if problem:
+        raise NotReady(problem)
+
+
 async def _check(coroutine):
     started = time.monotonic()
     try:
         await asyncio.wait_for(coroutine, CHECK_TIMEOUT_SECONDS)
+    except NotReady as problem:
+        return {"status": "fail", "error": str(problem)}
     except Exception as error:  # noqa: BLE001 - any failure is the answer
         reason = str(error) or type(error).__name__
         return {"status": "fail", "error": f"{type(error).__name__}: {reason}"[:300]}
     return {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}
 
 
-async def healthz(request):
+def _in_thread(function, *args):
+    return sync_to_async(function, thread_sensitive=False)(*args)
+
+
+async def readiness():
+    """Every check by name, each ``{"status": "ok", "ms": ...}`` or ``{"status": "fail", "error": ...}``."""
     checks = {
-        "database": await _check(sync_to_async(_database_answers, thread_sensitive=False)()),
-        "channel_layer": await _channel_layer_check(),
+        "database": _check(_in_thread(_database_answers)),
+        "channel_layer": _channel_layer_check(),
     }
-    healthy = all(check["status"] == "ok" for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)
+    if settings.REDIS_URL:  # the services shape: jobs run in Celery, not in this process
+        checks.update({role: _check(_in_thread(_heartbeat_fresh, role)) for role in ROLES})
+    results = await asyncio.gather(*checks.values())
+    return dict(zip(checks, results, strict=True))
+
+
+async def readyz(request):
+    checks = await readiness()
+    missing = [name for name, check in checks.items() if check["status"] != "ok"]
+    body = {"status": "unavailable" if missing else "ok", "missing": missing, "checks": checks}
+    return JsonResponse(body, status=503 if missing else 200)
+
+
+async def livez(request):
+    # No dependency on purpose: a restart cures none of the things readiness checks.
+    return JsonResponse({"status": "ok"})
+
+
+PROBES = {"/livez": livez, "/readyz": readyz, "/healthz": readyz}
+
+
+class ProbeMiddleware:
+    """Answers ``GET``/``HEAD`` of the probe paths before the ``Host`` header is looked at (see the module)."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = PROBES.get(request.path_info)
+        if probe is None or request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        return async_to_sync(probe)(request)

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "opsconsole.access_log.AccessLogMiddleware",
     "opsconsole.middleware.request_metrics",  # early: its time includes every other middleware
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that validates the Host header (see opsconsole/health.py).
+    "opsconsole.health.ProbeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -180,6 +182,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Rewrite the schedule file after every task sent: its age is beat's health check.
 CELERY_BEAT_SYNC_EVERY = 1
+# Beat's own scheduler, recording beat's heartbeat for /readyz on every tick.
+CELERY_BEAT_SCHEDULER = "realtime.heartbeat:HeartbeatScheduler"
 
 # --- Auth, sessions, security ------------------------------------------------------
 
@@ -209,6 +213,8 @@ OPSCONSOLE_HTTPS = env_bool("OPSCONSOLE_HTTPS", False)
 SESSION_COOKIE_SECURE = OPSCONSOLE_HTTPS
 CSRF_COOKIE_SECURE = OPSCONSOLE_HTTPS
 SECURE_SSL_REDIRECT = OPSCONSOLE_HTTPS
+# Probes come over plain HTTP from inside the container or from the load balancer.
+SECURE_REDIRECT_EXEMPT = [r"^(livez|readyz|healthz)$"]
 SECURE_HSTS_SECONDS = 31_536_000 if OPSCONSOLE_HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = OPSCONSOLE_HTTPS
 SECURE_HSTS_PRELOAD = OPSCONSOLE_HTTPS

@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from metrics.api.integrations import InfluxWriteView
 from opsconsole import views
-from opsconsole.health import healthz
 from opsconsole.scrape import PrometheusMetricsView
 
 handler404 = "opsconsole.api.page_not_found"
@@ -23,7 +22,6 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", healthz, name="healthz"),
     # Exactly this path: "metrics/" (with the slash) is the explorer page.
     path("metrics", PrometheusMetricsView.as_view(), name="prometheus-metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
