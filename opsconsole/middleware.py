@@ -11,6 +11,7 @@ from django.utils.decorators import sync_and_async_middleware
 from django.utils.deprecation import MiddlewareMixin
 
 from opsconsole import telemetry
+from opsconsole.health import PROBES
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def _view_label(request):
     match = getattr(request, "resolver_match", None)
     if match is not None:
         return match.view_name
+    if request.path_info in PROBES:
+        return request.path_info.lstrip("/")  # answered by ProbeMiddleware, before URL resolution
     if request.path.startswith(settings.STATIC_URL):
         return "static"  # whitenoise answers before any URL is resolved
     return "unmatched"
