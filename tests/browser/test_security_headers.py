@@ -95,6 +95,8 @@ def test_the_console_pages_run_under_the_csp_with_live_data(console, visit):
     assert re.fullmatch(r"width: \d+(\.\d+)?%;", page.locator("[data-bar=cpu_percent]").get_attribute("style"))
     alert = raise_alert(console, "Live under the CSP")
     page.locator("#event-log li", has_text="Live under the CSP").wait_for(timeout=5_000)
+    page.hover("#chart-cpu canvas")  # the tooltip: HTML styled from script
+    page.wait_for_function("() => document.getElementById('chart-cpu').innerText.includes('%')", timeout=5_000)
     page.click("#theme-toggle")  # the dark theme redraws every chart
     page.wait_for_selector("#chart-cpu canvas")
     save_screenshot(page, "csp-dashboard")
