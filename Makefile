@@ -7,7 +7,7 @@ PORT ?= 8000
 # SECRET_KEY from the environment, else the one kept in var/secret_key.
 WITH_SECRET = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"
 
-.PHONY: run test lint format vendor-echarts clean
+.PHONY: run test lint audit lock format vendor-echarts clean
 
 $(BIN)/.runtime-installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,19 +35,37 @@ test: $(BIN)/.test-installed var/secret_key
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Lint, format check, types and layers; each fails the run on its own.
+# Lint, format check, types, layers and known vulnerabilities; each fails the run on its own.
 lint: $(BIN)/.test-installed var/secret_key
 	export $(WITH_SECRET) && \
 	$(BIN)/ruff check . && \
 	$(BIN)/ruff format --check . && \
 	$(BIN)/mypy && \
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports && \
+	$(BIN)/python scripts/audit_dependencies.py
+
+# A known vulnerability in any pinned Python or npm package fails the run;
+# unreachable advisory services are reported, and fail with AUDIT_REQUIRED=1.
+audit: $(BIN)/.test-installed
+	$(BIN)/python scripts/audit_dependencies.py
+
+# Re-pin requirements*.txt, with hashes, from their .in files; pins that still
+# fit are kept: LOCK_ARGS=--upgrade (or --upgrade-package NAME) moves them.
+# Resolved for the Python of the Dockerfile and CI on Linux, from PyPI alone
+# (uv reads no pip configuration, so a machine's local wheel folders and
+# indexes leave no hash behind that other machines could not match).
+LOCK = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --python-platform linux \
+	--annotation-style line --custom-compile-command "make lock" $(LOCK_ARGS)
+lock: $(BIN)/.test-installed
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-test.in -c requirements.txt -o requirements-test.txt
+	$(LOCK) requirements-lint.in -c requirements-test.txt -o requirements-lint.txt
 
 # Rewrite the tree as the linters want it (what can be fixed automatically).
 format: $(BIN)/.test-installed
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
-# Re-vendor ECharts from npm (needs Node.js); the result is committed.
+# Rebuild the vendored ECharts from npm with only the parts the pages use (needs Node.js); committed.
 vendor-echarts:
 	bash scripts/vendor_echarts.sh
 

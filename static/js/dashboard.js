@@ -83,16 +83,21 @@ function extendCharts(snapshot, at) {
   }
 }
 
+/** Bar widths are set here, never in the HTML: the CSP allows no inline style attribute. */
+function showBars(snapshot) {
+  for (const bar of document.querySelectorAll("[data-bar]")) {
+    const value = snapshot[bar.dataset.bar];
+    if (typeof value === "number") bar.style.width = `${Math.min(100, Math.max(0, value))}%`;
+  }
+}
+
 function updateCards(snapshot, at) {
   for (const field of document.querySelectorAll("[data-field]")) {
     const value = snapshot[field.dataset.field];
     if (typeof value !== "number") continue;
     field.textContent = Number.isInteger(value) ? String(value) : value.toFixed(field.dataset.field.startsWith("load") ? 2 : 1);
   }
-  for (const bar of document.querySelectorAll("[data-bar]")) {
-    const value = snapshot[bar.dataset.bar];
-    if (typeof value === "number") bar.style.width = `${Math.min(100, Math.max(0, value))}%`;
-  }
+  showBars(snapshot);
   const stamp = document.getElementById("last-update");
   stamp.dateTime = new Date(at).toISOString();
   stamp.textContent = clock(at);
@@ -144,6 +149,7 @@ function showPauseButton() {
     : button.dataset.pauseLabel;
 }
 
+showBars(state.snapshot);
 makeCharts();
 for (const alert of [...state.recent_alerts].reverse()) {
   logEvent({ timestamp: alert.updated_at }, `${word(alert.status)}: ${alert.title} (${alert.source})`, alert.severity);

@@ -31,7 +31,7 @@ def test_the_dashboard_charts_move_with_the_5_second_performance_pushes(console,
     page, watch = open_page(console)
     log_in(page, console)
     page.wait_for_selector("#chart-cpu canvas")
-    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
     before = {metric: chart_points(page, metric) for metric in ("cpu_percent", "memory_percent")}
     first_stamp = page.locator("#last-update").get_attribute("datetime")
     time.sleep(11)  # two collection intervals of 5 s, plus slack

@@ -82,7 +82,7 @@ def planted(console):
 def test_markup_in_user_fields_is_shown_as_text_and_never_runs(console, planted, open_page, path, expected):
     page, watch = open_page(console)
     log_in(page, console, path.format(incident=planted["incident"]["id"]))
-    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
     page.wait_for_timeout(1_500)  # live updates and the first summary have drawn
     if path == "/metrics/":
         page.select_option("#metric-host", label=TAG_MARKUP)

@@ -42,7 +42,7 @@ def test_the_dashboard_heap_stays_under_60_mb_after_6000_pushes(open_page):
     with running_console("services", extra_env={"OPSCONSOLE_COLLECT_INTERVAL": "3600"}) as console:
         page, watch = open_page(console)
         log_in(page, console)
-        page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+        page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
         before = heap_used_mb(page)
         last_seqs = console.manage("shell", "--no-imports", "-c", PUBLISH, timeout=300).split()[-2:]
         # Measured once the page has taken in every push: a heap read while

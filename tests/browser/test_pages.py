@@ -36,7 +36,7 @@ def test_every_page_renders_without_errors_or_foreign_requests(console, open_pag
     for path, name, ready in [*PAGES, (f"/incidents/{incident['id']}/", "incident", "#timeline li")]:
         page.goto(f"{console.url}{path}")
         page.wait_for_selector(ready)
-        page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+        page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
         save_screenshot(page, f"{name}-{console.shape}")
     assert watch.errors == []
     assert watch.foreign_requests == []
@@ -45,7 +45,7 @@ def test_every_page_renders_without_errors_or_foreign_requests(console, open_pag
 def test_an_alert_posted_over_rest_appears_within_two_seconds_as_text(console, open_page):
     page, watch = open_page(console)
     log_in(page, console, "/alerts/")
-    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
     title = "<img src=x onerror=window.pwned=1> payments <b>down</b>"
     started = time.monotonic()
     alert = raise_alert(console, title)
@@ -95,7 +95,7 @@ def test_resolving_asks_for_a_resolution_and_records_it(console, open_page):
 def test_silence_similar_from_the_alert_centre_quiets_the_alert(console, open_page):
     page, watch = open_page(console)
     log_in(page, console, "/alerts/")
-    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
     alert = raise_alert(console, "Noisy during maintenance", labels={"host": "maint-1"})
     page.locator(f"#alert-{alert['id']} button[data-action=silence]").click()
     page.fill("#silence-comment", "planned maintenance")
@@ -103,7 +103,7 @@ def test_silence_similar_from_the_alert_centre_quiets_the_alert(console, open_pa
     page.wait_for_selector("#flash .flash.ok", timeout=5_000)  # the silence is saved
     silences = rest(console, "GET", "/api/v1/silences/")["results"]
     assert any(silence["matchers"] == {"host": "maint-1"} for silence in silences)
-    page.wait_for_function(f"window.opsconsoleAlerts.alerts.get({alert['id']}).silenced === true", timeout=20_000)
+    page.wait_for_function(f"() => window.opsconsoleAlerts.alerts.get({alert['id']}).silenced === true", timeout=20_000)
     assert watch.errors == []
 
 
@@ -121,8 +121,8 @@ def test_an_incident_opened_from_selected_alerts_follows_notes_and_status_live(c
     assert page.locator("#incident-alerts li").count() == 2
     listing, _ = open_page(console)
     log_in(listing, console, "/incidents/")
-    listing.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
-    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    listing.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
 
     page.fill("#note", "Rolled back <script>release 42</script>")
     page.click("#note-form button[type=submit]")
@@ -145,10 +145,10 @@ def test_the_metrics_explorer_draws_a_series_per_host_and_extends_them_live(cons
     rest(console, "POST", "/api/v1/metrics/ingest/", {"points": points})
     page, watch = open_page(console)
     log_in(page, console, "/metrics/")
-    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
     page.click("#ranges button[data-minutes='15']")
     page.select_option("#metric-name", "e2e_latency_ms")
-    page.wait_for_function("window.opsconsoleExplorer.shown.length === 2", timeout=5_000)
+    page.wait_for_function("() => window.opsconsoleExplorer.shown.length === 2", timeout=5_000)
     assert (
         page.evaluate("echarts.getInstanceByDom(document.getElementById('explorer-chart')).getOption().dataZoom.length")
         == 2
@@ -160,7 +160,7 @@ def test_the_metrics_explorer_draws_a_series_per_host_and_extends_them_live(cons
         {"points": [{"name": "e2e_latency_ms", "value": 30.0, "tags": {"host": "e2e-a"}}]},
     )
     page.wait_for_function(
-        "window.opsconsoleExplorer.shown.find((series) => series.tags.host === 'e2e-a').points.at(-1)[1] === 30",
+        "() => window.opsconsoleExplorer.shown.find((series) => series.tags.host === 'e2e-a').points.at(-1)[1] === 30",
         timeout=10_000,
     )
     assert watch.errors == []
@@ -170,10 +170,10 @@ def test_choosing_simplified_chinese_translates_the_pages_and_their_live_parts(c
     raise_alert(console, "Translated buttons")
     page, watch = open_page(console)
     log_in(page, console, "/alerts/")
-    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
     with page.expect_navigation():
         page.select_option("form.language select", "zh-hans")
-    page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
     assert page.locator("h1").inner_text() == "告警中心"  # server-rendered
     assert page.locator("#realtime-status").inner_text() == "实时"  # from the JavaScript catalog
     assert page.locator("button[data-action=acknowledge]").first.inner_text() == "确认"

@@ -21,12 +21,12 @@ def test_killing_and_restarting_the_server_shows_reconnecting_then_catches_up(op
     with running_console(shape) as console:
         page, _ = open_page(console)
         log_in(page, console, "/alerts/")
-        page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+        page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
         command = console.stop_web(0)
         page.wait_for_function(
-            "['reconnecting', 'polling'].includes(document.documentElement.dataset.realtime)", timeout=10_000
+            "() => ['reconnecting', 'polling'].includes(document.documentElement.dataset.realtime)", timeout=10_000
         )
         alert_id = int(console.manage("shell", "--no-imports", "-c", RAISE).strip().splitlines()[-1])
         console.start_web(0, command)
-        page.wait_for_function("document.documentElement.dataset.realtime === 'connected'", timeout=40_000)
+        page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=40_000)
         page.wait_for_selector(f"#alert-{alert_id}", timeout=10_000)
