@@ -18,6 +18,7 @@ from alerts.models import (
     Silence,
 )
 from alerts.payloads import alert_data, incident_data
+from opsconsole.strict import StrictModelSerializer, StrictSerializer
 
 MAX_ID = 2**63 - 1
 MAX_LABELS = 64
@@ -109,7 +110,7 @@ class AlertSerializer(serializers.ModelSerializer):
         return alert_data(alert)
 
 
-class AlertCreateSerializer(serializers.Serializer):
+class AlertCreateSerializer(StrictSerializer):
     fingerprint = serializers.RegexField(
         r"^[A-Za-z0-9._:-]{1,64}$",
         required=False,
@@ -126,7 +127,7 @@ class AlertCreateSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField(required=False, help_text="When the problem began; now when absent.")
 
 
-class AlertUpdateSerializer(serializers.Serializer):
+class AlertUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
     message = serializers.CharField(allow_blank=True, max_length=20_000, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
@@ -142,7 +143,11 @@ class AlertUpdateSerializer(serializers.Serializer):
     resolution = serializers.CharField(allow_blank=True, max_length=10_000, required=False)
 
 
-class ResolveSerializer(serializers.Serializer):
+class AcknowledgeSerializer(StrictSerializer):
+    pass
+
+
+class ResolveSerializer(StrictSerializer):
     resolution = serializers.CharField(allow_blank=True, default="", max_length=10_000)
 
 
@@ -187,7 +192,7 @@ def _active_users():
     return get_user_model().objects.filter(is_active=True)
 
 
-class IncidentCreateSerializer(serializers.Serializer):
+class IncidentCreateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
     summary = serializers.CharField(allow_blank=True, default="", max_length=20_000)
@@ -199,7 +204,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     )
 
 
-class IncidentUpdateSerializer(serializers.Serializer):
+class IncidentUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     summary = serializers.CharField(allow_blank=True, max_length=20_000, required=False)
@@ -209,13 +214,13 @@ class IncidentUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
 
 
-class AttachAlertsSerializer(serializers.Serializer):
+class AttachAlertsSerializer(StrictSerializer):
     alerts = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=1000
     )
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictSerializer):
     text = serializers.CharField(max_length=10_000)
 
 
@@ -226,7 +231,7 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AlertRuleSerializer(serializers.ModelSerializer):
+class AlertRuleSerializer(StrictModelSerializer):
     tags = LabelsField(required=False)
     threshold = FiniteFloatField()
 
@@ -250,7 +255,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class SilenceSerializer(serializers.ModelSerializer):
+class SilenceSerializer(StrictModelSerializer):
     matchers = LabelsField()
 
     class Meta:

@@ -110,11 +110,13 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
     @extend_schema(
         summary="Acknowledge a firing alert",
-        request=None,
+        request=s.AcknowledgeSerializer,
         responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
+        body = s.AcknowledgeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         # The service's locked read is the lookup: a missing alert raises
         # DoesNotExist, a 404 here (ServiceErrorsMixin), without a read before it.
         alert = services.acknowledge(pk, actor(request))
