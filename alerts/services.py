@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, EventKind, Severity, Silence
@@ -212,8 +212,8 @@ def _locked(alert_id: int) -> Alert:
 
 
 @transaction.atomic
-def acknowledge(alert_id: int, actor: str) -> Alert:
-    """firing → acknowledged. Anything else is an IllegalTransition (409)."""
+def acknowledge(alert_id: int, actor: str, comment: str = "") -> Alert:
+    """firing → acknowledged, ``comment`` kept on the timeline. Anything else is an IllegalTransition (409)."""
     alert = _locked(alert_id)
     if alert.status != AlertStatus.FIRING:
         raise IllegalTransition(f"Only a firing alert can be acknowledged; this one is {alert.status}.", alert.status)
@@ -222,9 +222,15 @@ def acknowledge(alert_id: int, actor: str) -> Alert:
     alert.acknowledged_by = actor
     # The row is locked, so its other columns are as read: write only these.
     alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
-    _record(EventKind.ALERT_ACKNOWLEDGED, alert, actor)
+    _record(EventKind.ALERT_ACKNOWLEDGED, alert, actor, text=comment)
     publish_alert(alert, EventKind.ALERT_ACKNOWLEDGED)
     return alert
+
+
+def alert_timeline(alert_id: int) -> QuerySet[AlertEvent]:
+    """The alert's events, oldest first; DoesNotExist for an alert that is gone (its log stays)."""
+    Alert.objects.only("id").get(pk=alert_id)
+    return AlertEvent.objects.filter(alert_id=alert_id).order_by("at", "id")
 
 
 @transaction.atomic

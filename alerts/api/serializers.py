@@ -143,8 +143,17 @@ class AlertUpdateSerializer(StrictSerializer):
     resolution = serializers.CharField(allow_blank=True, max_length=10_000, required=False)
 
 
+MAX_COMMENT = 2000
+
+
 class AcknowledgeSerializer(StrictSerializer):
-    pass
+    comment = serializers.CharField(
+        allow_blank=True,
+        default="",
+        max_length=MAX_COMMENT,
+        help_text="Why, or what is being done; shown on the alert's and its incident's timelines.",
+        error_messages={"max_length": f"A comment is at most {MAX_COMMENT} characters."},
+    )
 
 
 class ResolveSerializer(StrictSerializer):

@@ -72,7 +72,11 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     search_fields = ["title", "message", "source", "fingerprint"]
     ordering_fields = ["id", "starts_at", "last_seen_at", "severity", "status", "occurrences"]
     ordering = ["-last_seen_at", "-id"]
-    action_permissions = {"acknowledge": "alerts.change_alert", "resolve": "alerts.change_alert"}
+    action_permissions = {
+        "acknowledge": "alerts.change_alert",
+        "resolve": "alerts.change_alert",
+        "timeline": "alerts.view_alert",
+    }
 
     @extend_schema(
         summary="Raise an alert (or update its open twin)",
@@ -119,8 +123,16 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
         body.is_valid(raise_exception=True)
         # The service's locked read is the lookup: a missing alert raises
         # DoesNotExist, a 404 here (ServiceErrorsMixin), without a read before it.
-        alert = services.acknowledge(pk, actor(request))
+        alert = services.acknowledge(pk, actor(request), body.validated_data["comment"])
         return Response(s.AlertSerializer(alert).data)
+
+    @extend_schema(
+        summary="The alert's timeline, oldest first",
+        responses={200: s.TimelineEntrySerializer(many=True), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def timeline(self, request, pk=None):
+        return Response(s.TimelineEntrySerializer(services.alert_timeline(pk), many=True).data)
 
     @extend_schema(
         summary="Resolve an alert",
