@@ -210,6 +210,50 @@ class AlertEvent(models.Model):
         raise TypeError("The event log is append-only.")
 
 
+class ConfigChange(models.Model):
+    """One line of the append-only configuration audit: a rule, silence or channel created, changed or deleted.
+
+    Written by ``alerts.config_audit.record_config_change`` only. ``before``
+    and ``after`` are the object's fields (secrets redacted); the object is
+    named by its model label and id, without a foreign key, so a deleted
+    object's history stays whole.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        CHANGED = "changed"
+        DELETED = "deleted"
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_type = models.CharField(max_length=100, help_text='The model\'s label, e.g. "alerts.alertrule".')
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["at"], name="config_change_at"),
+            models.Index(fields=["object_type", "object_id", "at"], name="config_change_object"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.object_type} {self.object_id} {self.action} by {self.actor}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The configuration audit is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The configuration audit is append-only.")
+
+
 class RuleState(models.Model):
     """Where one rule stands on one series: since when its condition has held.
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from alerts import incidents, services
 from alerts.api import serializers as s
+from alerts.config_audit import delete_audited, save_audited
 from alerts.filters import AlertFilter, IncidentFilter
 from alerts.models import Alert, AlertRule, Incident, IncidentStatus, Silence
 
@@ -233,7 +234,20 @@ class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(s.TimelineEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
-class RuleViewSet(viewsets.ModelViewSet):
+class AuditedConfigMixin:
+    """Creates, changes and deletes through ``alerts.config_audit``: each one leaves an audit line."""
+
+    def perform_create(self, serializer):
+        save_audited(actor(self.request), serializer.save)  # type: ignore[attr-defined]  # a view mixin
+
+    def perform_update(self, serializer):
+        save_audited(actor(self.request), serializer.save, serializer.instance)  # type: ignore[attr-defined]
+
+    def perform_destroy(self, instance):
+        delete_audited(actor(self.request), instance)  # type: ignore[attr-defined]
+
+
+class RuleViewSet(AuditedConfigMixin, viewsets.ModelViewSet):
     lookup_value_regex = ServiceErrorsMixin.lookup_value_regex
     queryset = AlertRule.objects.all()
     serializer_class = s.AlertRuleSerializer
@@ -245,6 +259,7 @@ class RuleViewSet(viewsets.ModelViewSet):
 
 
 class SilenceViewSet(
+    AuditedConfigMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -258,7 +273,7 @@ class SilenceViewSet(
     ordering = ["-starts_at", "-id"]
 
     def perform_create(self, serializer):
-        serializer.save(created_by=actor(self.request))
+        save_audited(actor(self.request), lambda: serializer.save(created_by=actor(self.request)))
 
 
 class StatsView(APIView):
