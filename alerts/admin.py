@@ -39,6 +39,16 @@ class AlertAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # alerts are raised through the API or by rules
 
+    def delete_model(self, request, obj):
+        services.delete_alert(obj.pk, services.actor_name(request.user))  # logged, and pushed to the screens
+
+    def delete_queryset(self, request, queryset):
+        for alert_id in queryset.values_list("pk", flat=True):
+            try:
+                services.delete_alert(alert_id, services.actor_name(request.user))
+            except Alert.DoesNotExist:
+                continue  # deleted meanwhile by someone else
+
     def _apply(self, request, queryset, change, verb):
         done, refused = 0, 0
         for alert in queryset:

@@ -284,12 +284,22 @@ def edit_alert(alert_id: int, actor: str, changes: dict[str, Any]) -> Alert:
     return alert
 
 
+def deleted_data(alert_id: int, fingerprint: str) -> dict[str, Any]:
+    """The ``data`` of an ``alert_deleted`` event: enough for a screen to drop the row."""
+    return {"id": alert_id, "fingerprint": fingerprint}
+
+
 @transaction.atomic
 def delete_alert(alert_id: int, actor: str) -> None:
-    """Delete an alert; its history stays in the event log."""
+    """Delete an alert; its history stays in the event log, and every screen is told after commit.
+
+    ``alert_deleted`` is pushed whether or not the alert was silenced: a row
+    a page shows must go, and a page that never showed it ignores the event.
+    """
     alert = _locked(alert_id)
     _record(EventKind.ALERT_DELETED, alert, actor, text=alert.title, data={"fingerprint": alert.fingerprint})
     alert.delete()
+    publish_on_commit(ALERTS, "alert_deleted", deleted_data(alert_id, alert.fingerprint))
 
 
 def alert_summary() -> dict[str, dict[str, int]]:

@@ -49,7 +49,7 @@ function showIncident(incident) {
 
 function showAlerts(alerts) {
   document.getElementById("incident-alerts").replaceChildren(...alerts.map((alert) =>
-    el("li", { class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", alert.title)));
+    el("li", { id: `incident-alert-${alert.id}`, class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", alert.title)));
 }
 
 async function refresh() {
@@ -92,4 +92,7 @@ stream.on("incident", (message) => {
 });
 stream.on("alert", (message) => {
   if (message.data.incident === incidentId) refresh();
+});
+stream.on("alert_deleted", (message) => {
+  document.getElementById(`incident-alert-${Number(message.data.id)}`)?.remove();
 });
