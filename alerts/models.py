@@ -90,6 +90,8 @@ class Alert(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=15, choices=AlertStatus.choices, default=AlertStatus.FIRING)
     silenced = models.BooleanField(default=False)
+    # Its fingerprint keeps changing between firing and resolved (alerts.flapping).
+    flapping = models.BooleanField(default=False)
     starts_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     occurrences = models.PositiveIntegerField(default=1)
@@ -120,6 +122,8 @@ class Alert(models.Model):
             models.Index(fields=["category"], name="alert_category"),
             models.Index(fields=["source"], name="alert_source"),
             models.Index(fields=["fingerprint"], name="alert_fingerprint"),
+            # The settling job reads only the few flapping rows.
+            models.Index(fields=["fingerprint"], condition=Q(flapping=True), name="alert_flapping"),
         ]
 
     def __str__(self):
@@ -153,6 +157,8 @@ class EventKind(models.TextChoices):
     ALERT_DELETED = "alert.deleted"
     ALERT_SILENCED = "alert.silenced"
     ALERT_UNSILENCED = "alert.unsilenced"
+    ALERT_FLAPPING = "alert.flapping"
+    ALERT_SETTLED = "alert.settled"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_UPDATED = "incident.updated"
     INCIDENT_STATUS_CHANGED = "incident.status_changed"

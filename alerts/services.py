@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from alerts.flapping import notification_for
 from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, EventKind, Severity, Silence
 from alerts.payloads import alert_data
 from realtime.publish import publish, publish_on_commit
@@ -44,14 +45,6 @@ def fingerprint_for(source: str, category: str, labels: Mapping[str, str] | None
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-NOTIFIED_KINDS = {
-    EventKind.ALERT_FIRED,
-    EventKind.ALERT_UNSILENCED,
-    EventKind.ALERT_ACKNOWLEDGED,
-    EventKind.ALERT_RESOLVED,
-}
-
-
 def is_pushed(alert: Alert, last_kind: str) -> bool:
     """Whether sockets hear of ``alert`` after a change of ``last_kind``: a silenced alert stays quiet while firing."""
     return not (alert.silenced and alert.status == AlertStatus.FIRING and last_kind != EventKind.ALERT_SILENCED)
@@ -62,15 +55,18 @@ def publish_alert(alert: Alert, kind: str) -> None:
 
     A silenced alert is stored but never pushed as firing nor notified: its
     firing and updates stay quiet, while being silenced, acknowledged or
-    resolved is still news on the sockets.
+    resolved is still news on the sockets. What a change notifies (itself,
+    one ``flapping``, nothing while flapping) is ``alerts.flapping``'s call;
+    it runs first, so a silenced alert's changes count towards flapping too.
     """
+    notification = notification_for(alert, kind)
     if not is_pushed(alert, kind):
         return
     from alerts.notifications import queue_for
 
     payload = alert_data(alert)
-    if kind in NOTIFIED_KINDS:
-        queue_for(payload, kind)
+    if notification is not None:
+        queue_for(payload, notification)
     publish_on_commit(ALERTS, "alert", payload)
 
 

@@ -91,6 +91,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "labels",
             "status",
             "silenced",
+            "flapping",
             "starts_at",
             "last_seen_at",
             "occurrences",

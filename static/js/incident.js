@@ -18,6 +18,8 @@ const KINDS = {
   "alert.resolved": gettext("alert resolved"),
   "alert.silenced": gettext("alert silenced"),
   "alert.unsilenced": gettext("alert unsilenced"),
+  "alert.flapping": gettext("alert flapping"),
+  "alert.settled": gettext("alert settled"),
 };
 
 function entry(item) {
