@@ -1,4 +1,4 @@
-"""A deleted alert leaves the alert centre without a reload; a resync replaces the list, never merges."""
+"""The alert centre follows what the server knows: deletions, resyncs that replace, the flapping badge."""
 
 import pytest
 
@@ -62,3 +62,15 @@ def test_a_resync_replaces_the_list_so_a_row_gone_while_offline_is_gone(console,
     assert any('"resync_required"' in str(frame) for frame in frames)
     assert page.locator(f"#alert-{kept['id']}").count() == 1
     assert page.evaluate("window.__notReloaded") is True
+
+
+def test_a_flapping_alert_shows_a_badge_in_the_alert_centre(console, open_page):
+    page, watch = open_alert_centre(open_page, console)
+    body = {"source": "db-1", "title": "Replication lag", "fingerprint": "browser-flapping"}
+    for _cycle in range(2):
+        alert = rest(console, "POST", "/api/v1/alerts/", body)
+        rest(console, "POST", f"/api/v1/alerts/{alert['id']}/resolve/", {})
+    alert = rest(console, "POST", "/api/v1/alerts/", body)  # the fifth change
+    assert alert["flapping"] is True
+    page.wait_for_selector(f"#alert-{alert['id']} .badge.flapping", timeout=10_000)
+    assert watch.errors == []
