@@ -74,3 +74,23 @@ def test_a_flapping_alert_shows_a_badge_in_the_alert_centre(console, open_page):
     assert alert["flapping"] is True
     page.wait_for_selector(f"#alert-{alert['id']} .badge.flapping", timeout=10_000)
     assert watch.errors == []
+
+
+def test_a_fallback_poll_replaces_the_list_so_a_row_gone_meanwhile_is_gone(console, open_page):
+    kept = raise_alert(console, "Still there while polling")
+    gone = raise_alert(console, "Gone while polling")
+    page, _ = open_alert_centre(open_page, console)
+    page.wait_for_selector(f"#alert-{gone['id']}")
+    # From now on every socket is refused at once, so the page falls back to polling REST.
+    page.context.route_web_socket("**/ws/alerts", lambda route: route.close())
+    console.manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        f"from alerts.models import Alert; Alert.objects.filter(pk={gone['id']}).delete()",
+    )
+    page.evaluate("window.opsconsoleAlerts.stream.socket.close()")
+    page.wait_for_function("document.documentElement.dataset.realtime === 'polling'", timeout=20_000)
+    page.wait_for_selector(f"#alert-{gone['id']}", state="detached", timeout=10_000)
+    assert page.locator(f"#alert-{kept['id']}").count() == 1
+    assert page.evaluate("window.__notReloaded") is True
