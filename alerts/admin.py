@@ -3,7 +3,18 @@
 from django.contrib import admin, messages
 
 from alerts import incidents, services
-from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, Delivery, Incident, NotificationChannel, Silence
+from alerts.config_audit import delete_audited, save_audited
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    AlertStatus,
+    ConfigChange,
+    Delivery,
+    Incident,
+    NotificationChannel,
+    Silence,
+)
 
 
 @admin.register(Alert)
@@ -27,6 +38,16 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # alerts are raised through the API or by rules
+
+    def delete_model(self, request, obj):
+        services.delete_alert(obj.pk, services.actor_name(request.user))  # logged, and pushed to the screens
+
+    def delete_queryset(self, request, queryset):
+        for alert_id in queryset.values_list("pk", flat=True):
+            try:
+                services.delete_alert(alert_id, services.actor_name(request.user))
+            except Alert.DoesNotExist:
+                continue  # deleted meanwhile by someone else
 
     def _apply(self, request, queryset, change, verb):
         done, refused = 0, 0
@@ -100,15 +121,53 @@ class AlertEventAdmin(admin.ModelAdmin):
         return False
 
 
+class AuditedConfigAdmin(admin.ModelAdmin):
+    """Saves and deletes through ``alerts.config_audit``, as the REST API does: each leaves an audit line."""
+
+    def save_model(self, request, obj, form, change):
+        def save():
+            super(AuditedConfigAdmin, self).save_model(request, obj, form, change)
+            return obj
+
+        save_audited(services.actor_name(request.user), save, obj if change else None)
+
+    def delete_model(self, request, obj):
+        delete_audited(services.actor_name(request.user), obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:  # one line each, as if deleted one by one
+            delete_audited(services.actor_name(request.user), obj)
+
+
+@admin.register(ConfigChange)
+class ConfigChangeAdmin(admin.ModelAdmin):
+    """The configuration audit: read-only, for finding out who changed what the pager depends on."""
+
+    list_display = ("at", "actor", "action", "object_type", "object_id", "object_repr")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor", "object_repr", "object_id")
+    date_hierarchy = "at"
+    readonly_fields = [field.name for field in ConfigChange._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
+class AlertRuleAdmin(AuditedConfigAdmin):
     list_display = ("name", "metric", "operator", "threshold", "for_seconds", "severity", "enabled")
     list_filter = ("enabled", "severity", "category")
     search_fields = ("name", "metric", "title")
 
 
 @admin.register(Silence)
-class SilenceAdmin(admin.ModelAdmin):
+class SilenceAdmin(AuditedConfigAdmin):
     list_display = ("id", "matchers", "starts_at", "ends_at", "created_by", "comment")
     search_fields = ("comment", "created_by")
     readonly_fields = ("created_by", "created_at")

@@ -7,6 +7,7 @@ class AlertsConfig(AppConfig):
 
     def ready(self):
         from alerts.event_log import changes_since
+        from alerts.flapping import settle_flapping
         from alerts.notifications import deliver_notifications
         from alerts.rules import evaluate_rules
         from alerts.services import apply_silences, broadcast_alert_summary
@@ -17,5 +18,6 @@ class AlertsConfig(AppConfig):
         register_durable_log(ALERTS, changes_since)
         register_job("evaluate-alert-rules", evaluate_rules, "OPSCONSOLE_RULES_INTERVAL")
         register_job("apply-silences", apply_silences, "OPSCONSOLE_RULES_INTERVAL")
+        register_job("settle-flapping", settle_flapping, "OPSCONSOLE_RULES_INTERVAL")
         register_job("deliver-notifications", deliver_notifications, "OPSCONSOLE_NOTIFY_INTERVAL")
         register_job("broadcast-alert-summary", broadcast_alert_summary, "OPSCONSOLE_SUMMARY_INTERVAL")

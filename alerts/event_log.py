@@ -7,9 +7,11 @@ resuming client is sent each one's current state, in the order of its last
 change: what it would have if it had heard every event.
 """
 
-from alerts.models import Alert, AlertEvent
+from typing import Any
+
+from alerts.models import Alert, AlertEvent, EventKind
 from alerts.payloads import AlertDict, IncidentDict, alert_data, incident_payloads
-from alerts.services import is_pushed
+from alerts.services import deleted_data, is_pushed
 from realtime.envelope import envelope
 
 # More changed rows than this is a reload, not a replay.
@@ -18,11 +20,11 @@ REPLAYED_FROM = "event_log"
 
 
 def changes_since(moment):
-    """``alert`` and ``incident`` events (current state) for everything the log shows changed at or after ``moment``.
+    """``alert``, ``alert_deleted`` and ``incident`` events for everything the log shows changed since ``moment``.
 
     None when the log holds more than ``MAX_LOG_ROWS`` rows since then: the
-    client is better served by reloading. Deleted alerts are left out, as
-    they are live; so are alerts a silence keeps quiet.
+    client is better served by reloading. A deleted alert is told as
+    ``alert_deleted``; alerts a silence keeps quiet are left out.
     """
     rows = list(
         AlertEvent.objects.filter(at__gte=moment)
@@ -38,10 +40,21 @@ def changes_since(moment):
         if incident_id is not None and kind.startswith("incident."):
             last_incident_change[incident_id] = (row_id, kind)
     alerts = Alert.objects.in_bulk(list(last_alert_change))
-    changes: list[tuple[int, str, AlertDict | IncidentDict]] = [
+    changes: list[tuple[int, str, AlertDict | IncidentDict | dict[str, Any]]] = [
         (last_alert_change[pk][0], "alert", alert_data(alert))
         for pk, alert in alerts.items()
         if is_pushed(alert, last_alert_change[pk][1])
+    ]
+    # An alert gone since then is told as its deletion, so the client drops its row.
+    gone = {
+        pk: row_id
+        for pk, (row_id, kind) in last_alert_change.items()
+        if pk not in alerts and kind == EventKind.ALERT_DELETED
+    }
+    fingerprints = dict(AlertEvent.objects.filter(id__in=list(gone.values())).values_list("alert_id", "data"))
+    changes += [
+        (row_id, "alert_deleted", deleted_data(pk, fingerprints.get(pk, {}).get("fingerprint", "")))
+        for pk, row_id in gone.items()
     ]
     changes += [
         (last_incident_change[pk][0], "incident", payload)

@@ -98,6 +98,8 @@ class Alert(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=15, choices=AlertStatus.choices, default=AlertStatus.FIRING)
     silenced = models.BooleanField(default=False)
+    # Its fingerprint keeps changing between firing and resolved (alerts.flapping).
+    flapping = models.BooleanField(default=False)
     starts_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     occurrences = models.PositiveIntegerField(default=1)
@@ -128,6 +130,8 @@ class Alert(models.Model):
             models.Index(fields=["category"], name="alert_category"),
             models.Index(fields=["source"], name="alert_source"),
             models.Index(fields=["fingerprint"], name="alert_fingerprint"),
+            # The settling job reads only the few flapping rows.
+            models.Index(fields=["fingerprint"], condition=Q(flapping=True), name="alert_flapping"),
         ]
 
     def __str__(self):
@@ -161,6 +165,8 @@ class EventKind(models.TextChoices):
     ALERT_DELETED = "alert.deleted"
     ALERT_SILENCED = "alert.silenced"
     ALERT_UNSILENCED = "alert.unsilenced"
+    ALERT_FLAPPING = "alert.flapping"
+    ALERT_SETTLED = "alert.settled"
     INCIDENT_OPENED = "incident.opened"
     INCIDENT_UPDATED = "incident.updated"
     INCIDENT_STATUS_CHANGED = "incident.status_changed"
@@ -216,6 +222,50 @@ class AlertEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The event log is append-only.")
+
+
+class ConfigChange(models.Model):
+    """One line of the append-only configuration audit: a rule, silence or channel created, changed or deleted.
+
+    Written by ``alerts.config_audit.record_config_change`` only. ``before``
+    and ``after`` are the object's fields (secrets redacted); the object is
+    named by its model label and id, without a foreign key, so a deleted
+    object's history stays whole.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        CHANGED = "changed"
+        DELETED = "deleted"
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    object_type = models.CharField(max_length=100, help_text='The model\'s label, e.g. "alerts.alertrule".')
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["at"], name="config_change_at"),
+            models.Index(fields=["object_type", "object_id", "at"], name="config_change_object"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.object_type} {self.object_id} {self.action} by {self.actor}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The configuration audit is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The configuration audit is append-only.")
 
 
 class RuleState(models.Model):

@@ -32,6 +32,7 @@ class AlertDict(TypedDict):
     labels: dict[str, str | None]
     status: str
     silenced: bool
+    flapping: bool
     starts_at: str | None
     last_seen_at: str | None
     occurrences: int
@@ -101,6 +102,7 @@ def alert_data(alert: Alert) -> AlertDict:
         "labels": {str(key): _label(value) for key, value in alert.labels.items()},
         "status": _text(alert.status),
         "silenced": bool(alert.silenced),
+        "flapping": bool(alert.flapping),
         "starts_at": _moment(alert.starts_at),
         "last_seen_at": _moment(alert.last_seen_at),
         "occurrences": alert.occurrences,

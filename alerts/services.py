@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from alerts.flapping import notification_for
 from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, EventKind, Severity, Silence
 from alerts.payloads import alert_data
 from realtime.publish import publish, publish_on_commit
@@ -44,14 +45,6 @@ def fingerprint_for(source: str, category: str, labels: Mapping[str, str] | None
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-NOTIFIED_KINDS = {
-    EventKind.ALERT_FIRED,
-    EventKind.ALERT_UNSILENCED,
-    EventKind.ALERT_ACKNOWLEDGED,
-    EventKind.ALERT_RESOLVED,
-}
-
-
 def is_pushed(alert: Alert, last_kind: str) -> bool:
     """Whether sockets hear of ``alert`` after a change of ``last_kind``: a silenced alert stays quiet while firing."""
     return not (alert.silenced and alert.status == AlertStatus.FIRING and last_kind != EventKind.ALERT_SILENCED)
@@ -62,15 +55,18 @@ def publish_alert(alert: Alert, kind: str) -> None:
 
     A silenced alert is stored but never pushed as firing nor notified: its
     firing and updates stay quiet, while being silenced, acknowledged or
-    resolved is still news on the sockets.
+    resolved is still news on the sockets. What a change notifies (itself,
+    one ``flapping``, nothing while flapping) is ``alerts.flapping``'s call;
+    it runs first, so a silenced alert's changes count towards flapping too.
     """
+    notification = notification_for(alert, kind)
     if not is_pushed(alert, kind):
         return
     from alerts.notifications import queue_for
 
     payload = alert_data(alert)
-    if kind in NOTIFIED_KINDS:
-        queue_for(payload, kind)
+    if notification is not None:
+        queue_for(payload, notification)
     publish_on_commit(ALERTS, "alert", payload)
 
 
@@ -217,8 +213,8 @@ def _locked(alert_id: int) -> Alert:
 
 
 @transaction.atomic
-def acknowledge(alert_id: int, actor: str) -> Alert:
-    """firing → acknowledged. Anything else is an IllegalTransition (409)."""
+def acknowledge(alert_id: int, actor: str, comment: str = "") -> Alert:
+    """firing → acknowledged, ``comment`` kept on the timeline. Anything else is an IllegalTransition (409)."""
     alert = _locked(alert_id)
     if alert.status != AlertStatus.FIRING:
         raise IllegalTransition(f"Only a firing alert can be acknowledged; this one is {alert.status}.", alert.status)
@@ -227,9 +223,15 @@ def acknowledge(alert_id: int, actor: str) -> Alert:
     alert.acknowledged_by = actor
     # The row is locked, so its other columns are as read: write only these.
     alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
-    _record(EventKind.ALERT_ACKNOWLEDGED, alert, actor)
+    _record(EventKind.ALERT_ACKNOWLEDGED, alert, actor, text=comment)
     publish_alert(alert, EventKind.ALERT_ACKNOWLEDGED)
     return alert
+
+
+def alert_timeline(alert_id: int) -> QuerySet[AlertEvent]:
+    """The alert's events, oldest first; DoesNotExist for an alert that is gone (its log stays)."""
+    Alert.objects.only("id").get(pk=alert_id)
+    return AlertEvent.objects.filter(alert_id=alert_id).order_by("at", "id")
 
 
 @transaction.atomic
@@ -283,12 +285,22 @@ def edit_alert(alert_id: int, actor: str, changes: dict[str, Any]) -> Alert:
     return alert
 
 
+def deleted_data(alert_id: int, fingerprint: str) -> dict[str, Any]:
+    """The ``data`` of an ``alert_deleted`` event: enough for a screen to drop the row."""
+    return {"id": alert_id, "fingerprint": fingerprint}
+
+
 @transaction.atomic
 def delete_alert(alert_id: int, actor: str) -> None:
-    """Delete an alert; its history stays in the event log."""
+    """Delete an alert; its history stays in the event log, and every screen is told after commit.
+
+    ``alert_deleted`` is pushed whether or not the alert was silenced: a row
+    a page shows must go, and a page that never showed it ignores the event.
+    """
     alert = _locked(alert_id)
     _record(EventKind.ALERT_DELETED, alert, actor, text=alert.title, data={"fingerprint": alert.fingerprint})
     alert.delete()
+    publish_on_commit(ALERTS, "alert_deleted", deleted_data(alert_id, alert.fingerprint))
 
 
 def alert_summary() -> dict[str, dict[str, int]]:

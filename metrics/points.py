@@ -156,8 +156,11 @@ def parse_points(body: Any, now: datetime | None = None) -> list[Point]:
     point that fails it is re-checked field by field for the report.
     """
     now = now or datetime.now(UTC)
-    if not isinstance(body, dict) or set(body) != {"points"}:
+    if not isinstance(body, dict) or "points" not in body:
         raise InvalidBody('The body must be an object with one key, "points", holding a list of points.')
+    if set(body) != {"points"}:
+        unknown = ", ".join(sorted(str(key) for key in body if key != "points"))
+        raise InvalidBody(f'Unknown field: {unknown}; the body has one key, "points".')
     raw_points = body["points"]
     if not isinstance(raw_points, list) or not raw_points:
         raise InvalidBody('"points" must be a non-empty list.')

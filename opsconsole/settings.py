@@ -348,6 +348,9 @@ OPSCONSOLE_SUMMARY_INTERVAL = env_float("OPSCONSOLE_SUMMARY_INTERVAL", 5.0, mini
 OPSCONSOLE_RETENTION_INTERVAL = env_float("OPSCONSOLE_RETENTION_INTERVAL", 3600.0, minimum=1)
 OPSCONSOLE_RETENTION_DAYS = env_int("OPSCONSOLE_RETENTION_DAYS", 7, minimum=1)
 OPSCONSOLE_STALE_SECONDS = env_int("OPSCONSOLE_STALE_SECONDS", 300, minimum=1)
+# Flapping (alerts.flapping): more than this many firing/resolved changes of a fingerprint within the window.
+OPSCONSOLE_FLAP_CHANGES = env_int("OPSCONSOLE_FLAP_CHANGES", 4, minimum=1)
+OPSCONSOLE_FLAP_WINDOW = env_int("OPSCONSOLE_FLAP_WINDOW", 600, minimum=1)
 # Events kept per topic for `resume`: at least 5 minutes and 1,000 events, at most this many.
 OPSCONSOLE_REPLAY_MAX_EVENTS = env_int("OPSCONSOLE_REPLAY_MAX_EVENTS", 50_000, minimum=1000)
 # Pushed events a socket may owe (its peer not reading) before resync_required and close 4408.

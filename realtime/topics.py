@@ -8,7 +8,7 @@ ALERTS = "alerts"
 METRICS = "metrics"
 
 EVENT_TYPES = {
-    ALERTS: ("alert", "alert_summary", "incident"),
+    ALERTS: ("alert", "alert_deleted", "alert_summary", "incident"),
     METRICS: ("performance", "metrics"),
 }
 TOPICS = tuple(EVENT_TYPES)

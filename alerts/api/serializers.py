@@ -22,6 +22,7 @@ from alerts.models import (
     Silence,
 )
 from alerts.payloads import alert_data, incident_data
+from opsconsole.strict import StrictModelSerializer, StrictSerializer
 
 MAX_ID = 2**63 - 1
 
@@ -91,6 +92,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "labels",
             "status",
             "silenced",
+            "flapping",
             "starts_at",
             "last_seen_at",
             "occurrences",
@@ -110,7 +112,7 @@ class AlertSerializer(serializers.ModelSerializer):
         return alert_data(alert)
 
 
-class AlertCreateSerializer(serializers.Serializer):
+class AlertCreateSerializer(StrictSerializer):
     fingerprint = serializers.RegexField(
         FINGERPRINT_PATTERN,
         required=False,
@@ -127,7 +129,7 @@ class AlertCreateSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField(required=False, help_text="When the problem began; now when absent.")
 
 
-class AlertUpdateSerializer(serializers.Serializer):
+class AlertUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
     message = serializers.CharField(allow_blank=True, max_length=20_000, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
@@ -143,7 +145,20 @@ class AlertUpdateSerializer(serializers.Serializer):
     resolution = serializers.CharField(allow_blank=True, max_length=10_000, required=False)
 
 
-class ResolveSerializer(serializers.Serializer):
+MAX_COMMENT = 2000
+
+
+class AcknowledgeSerializer(StrictSerializer):
+    comment = serializers.CharField(
+        allow_blank=True,
+        default="",
+        max_length=MAX_COMMENT,
+        help_text="Why, or what is being done; shown on the alert's and its incident's timelines.",
+        error_messages={"max_length": f"A comment is at most {MAX_COMMENT} characters."},
+    )
+
+
+class ResolveSerializer(StrictSerializer):
     resolution = serializers.CharField(allow_blank=True, default="", max_length=10_000)
 
 
@@ -188,7 +203,7 @@ def _active_users():
     return get_user_model().objects.filter(is_active=True)
 
 
-class IncidentCreateSerializer(serializers.Serializer):
+class IncidentCreateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.WARNING)
     summary = serializers.CharField(allow_blank=True, default="", max_length=20_000)
@@ -200,7 +215,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     )
 
 
-class IncidentUpdateSerializer(serializers.Serializer):
+class IncidentUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     summary = serializers.CharField(allow_blank=True, max_length=20_000, required=False)
@@ -210,13 +225,13 @@ class IncidentUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=IncidentStatus.choices, required=False)
 
 
-class AttachAlertsSerializer(serializers.Serializer):
+class AttachAlertsSerializer(StrictSerializer):
     alerts = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=1000
     )
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictSerializer):
     text = serializers.CharField(max_length=10_000)
 
 
@@ -227,7 +242,7 @@ class TimelineEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AlertRuleSerializer(serializers.ModelSerializer):
+class AlertRuleSerializer(StrictModelSerializer):
     tags = LabelsField(required=False)
     threshold = FiniteFloatField()
 
@@ -251,7 +266,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
-class SilenceSerializer(serializers.ModelSerializer):
+class SilenceSerializer(StrictModelSerializer):
     matchers = LabelsField()
 
     class Meta:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from alerts import incidents, services
 from alerts.api import serializers as s
+from alerts.config_audit import delete_audited, save_audited
 from alerts.filters import AlertFilter, IncidentFilter
 from alerts.models import Alert, AlertRule, Incident, IncidentStatus, Silence
 
@@ -72,7 +73,11 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     search_fields = ["title", "message", "source", "fingerprint"]
     ordering_fields = ["id", "starts_at", "last_seen_at", "severity", "status", "occurrences"]
     ordering = ["-last_seen_at", "-id"]
-    action_permissions = {"acknowledge": "alerts.change_alert", "resolve": "alerts.change_alert"}
+    action_permissions = {
+        "acknowledge": "alerts.change_alert",
+        "resolve": "alerts.change_alert",
+        "timeline": "alerts.view_alert",
+    }
 
     @extend_schema(
         summary="Raise an alert (or update its open twin)",
@@ -110,15 +115,25 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
     @extend_schema(
         summary="Acknowledge a firing alert",
-        request=None,
+        request=s.AcknowledgeSerializer,
         responses={200: s.AlertSerializer, 404: NOT_FOUND, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
+        body = s.AcknowledgeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         # The service's locked read is the lookup: a missing alert raises
         # DoesNotExist, a 404 here (ServiceErrorsMixin), without a read before it.
-        alert = services.acknowledge(pk, actor(request))
+        alert = services.acknowledge(pk, actor(request), body.validated_data["comment"])
         return Response(s.AlertSerializer(alert).data)
+
+    @extend_schema(
+        summary="The alert's timeline, oldest first",
+        responses={200: s.TimelineEntrySerializer(many=True), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def timeline(self, request, pk=None):
+        return Response(s.TimelineEntrySerializer(services.alert_timeline(pk), many=True).data)
 
     @extend_schema(
         summary="Resolve an alert",
@@ -219,7 +234,20 @@ class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(s.TimelineEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
-class RuleViewSet(viewsets.ModelViewSet):
+class AuditedConfigMixin:
+    """Creates, changes and deletes through ``alerts.config_audit``: each one leaves an audit line."""
+
+    def perform_create(self, serializer):
+        save_audited(actor(self.request), serializer.save)  # type: ignore[attr-defined]  # a view mixin
+
+    def perform_update(self, serializer):
+        save_audited(actor(self.request), serializer.save, serializer.instance)  # type: ignore[attr-defined]
+
+    def perform_destroy(self, instance):
+        delete_audited(actor(self.request), instance)  # type: ignore[attr-defined]
+
+
+class RuleViewSet(AuditedConfigMixin, viewsets.ModelViewSet):
     lookup_value_regex = ServiceErrorsMixin.lookup_value_regex
     queryset = AlertRule.objects.all()
     serializer_class = s.AlertRuleSerializer
@@ -231,6 +259,7 @@ class RuleViewSet(viewsets.ModelViewSet):
 
 
 class SilenceViewSet(
+    AuditedConfigMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -244,7 +273,7 @@ class SilenceViewSet(
     ordering = ["-starts_at", "-id"]
 
     def perform_create(self, serializer):
-        serializer.save(created_by=actor(self.request))
+        save_audited(actor(self.request), lambda: serializer.save(created_by=actor(self.request)))
 
 
 class StatsView(APIView):

@@ -82,7 +82,7 @@ def test_after_resolving_the_same_alert_is_new_again(staff_client):
 
 def test_acknowledge_then_resolve_records_who_and_why(staff_client, staff_user):
     alert = make_alert()
-    acknowledged = staff_client.post(f"/api/v1/alerts/{alert.pk}/acknowledge/")
+    acknowledged = staff_client.post(f"/api/v1/alerts/{alert.pk}/acknowledge/", content_type="application/json")
     assert acknowledged.status_code == 200
     assert acknowledged.json()["status"] == "acknowledged"
     assert acknowledged.json()["acknowledged_by"] == staff_user.username
@@ -185,7 +185,7 @@ def test_a_nul_character_is_refused_before_it_reaches_the_database(staff_client)
 def test_an_unknown_id_answers_404_json(staff_client):
     for response in (
         staff_client.get("/api/v1/alerts/999999/"),
-        staff_client.post("/api/v1/alerts/999999/acknowledge/"),
+        staff_client.post("/api/v1/alerts/999999/acknowledge/", content_type="application/json"),
         staff_client.post("/api/v1/alerts/999999/resolve/", {}, content_type="application/json"),
         staff_client.patch("/api/v1/alerts/999999/", {"title": "x"}, content_type="application/json"),
         staff_client.delete("/api/v1/alerts/999999/"),
@@ -233,7 +233,7 @@ def test_filters_narrow_the_list(staff_client):
     make_alert(severity="critical", category="disk", source="db-1")
     make_alert(severity="info", category="cpu", source="web-9")
     acknowledged = make_alert(severity="critical")
-    staff_client.post(f"/api/v1/alerts/{acknowledged.pk}/acknowledge/")
+    staff_client.post(f"/api/v1/alerts/{acknowledged.pk}/acknowledge/", content_type="application/json")
 
     def ids(query):
         return {row["source"] for row in staff_client.get(f"/api/v1/alerts/?{query}").json()["results"]}
@@ -301,7 +301,7 @@ def test_every_change_is_published_after_commit(staff_client, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         alert_id = post_alert(staff_client).json()["id"]
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(f"/api/v1/alerts/{alert_id}/acknowledge/")
+        staff_client.post(f"/api/v1/alerts/{alert_id}/acknowledge/", content_type="application/json")
     events = replay_buffer().since("alerts", before)
     assert [(event["type"], event["data"]["id"], event["data"]["status"]) for event in events] == [
         ("alert", alert_id, "firing"),

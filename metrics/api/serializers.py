@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from metrics.models import Series
+from opsconsole.strict import StrictSerializer
 
 
 class SeriesSerializer(serializers.ModelSerializer):
@@ -12,7 +13,7 @@ class SeriesSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PointSerializer(serializers.Serializer):
+class PointSerializer(StrictSerializer):
     name = serializers.CharField(help_text="letters, digits, _ . : - ; e.g. cpu_percent")
     value = serializers.FloatField()
     timestamp = serializers.CharField(
@@ -21,7 +22,7 @@ class PointSerializer(serializers.Serializer):
     tags = serializers.DictField(child=serializers.CharField(), required=False)
 
 
-class IngestBody(serializers.Serializer):
+class IngestBody(StrictSerializer):
     points = PointSerializer(many=True)
 
 

@@ -40,7 +40,8 @@ function row(alert) {
     })),
     el("td", {}, el("span", { class: `sev ${alert.severity}` }, word(alert.severity))),
     el("td", {}, el("span", { class: `status ${alert.status}`, dataset: { value: alert.status } }, word(alert.status)),
-      alert.silenced ? el("span", { title: gettext("silenced") }, " 🔕") : ""),
+      alert.silenced ? el("span", { title: gettext("silenced") }, " 🔕") : "",
+      alert.flapping ? el("span", { class: "badge flapping", title: gettext("changing between firing and resolved again and again") }, gettext("flapping")) : ""),
     el("td", { class: "title" }, el("strong", {}, alert.title), alert.message ? el("div", { class: "muted" }, alert.message) : null,
       el("div", { class: "labels" }, labels),
       alert.incident ? el("a", { href: `/incidents/${alert.incident}/` }, format(gettext("incident #%(id)s"), { id: alert.incident })) : null),
@@ -148,17 +149,37 @@ filters.addEventListener("input", render);
 filters.addEventListener("submit", (event) => event.preventDefault());
 document.getElementById("open-incident").addEventListener("click", openIncident);
 
+function drop(id) {
+  alerts.delete(id);
+  selected.delete(id);
+  render();
+}
+
+// The rows the server renders on first paint (alerts.views.alert_centre).
+const UNRESOLVED_URL = "/api/v1/alerts/?status=firing&status=acknowledged&page_size=200";
+const RESOLVED_URL = "/api/v1/alerts/?status=resolved&page_size=50";
+
+// A resync or a poll replaces the list with the server's, never merges into
+// it: a row deleted while the socket was down must go too.
+function replaceAll(list) {
+  alerts.clear();
+  for (const alert of list) alerts.set(alert.id, alert);
+  for (const id of selected) if (alerts.get(id)?.status !== "firing" && alerts.get(id)?.status !== "acknowledged") selected.delete(id);
+  render();
+}
+
+async function takeUnresolved(page) {
+  replaceAll([...page.results, ...(await api("GET", RESOLVED_URL)).results]);
+}
+
 async function reload() {
-  takePage(await api("GET", "/api/v1/alerts/?page_size=250"));
+  await takeUnresolved(await api("GET", UNRESOLVED_URL));
 }
 
 render();
 keepTimesFresh();
-function takePage(page) {
-  for (const alert of page.results) alerts.set(alert.id, alert);
-  render();
-}
 
-const stream = openStream("/ws/alerts", { since: state.seq, pollUrl: "/api/v1/alerts/?page_size=250", onPoll: takePage, onResync: reload });
+const stream = openStream("/ws/alerts", { since: state.seq, pollUrl: UNRESOLVED_URL, onPoll: takeUnresolved, onResync: reload });
 stream.on("alert", (message) => upsert(message.data, true));
+stream.on("alert_deleted", (message) => drop(message.data.id));
 window.opsconsoleAlerts = { alerts, stream };

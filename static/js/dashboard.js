@@ -123,8 +123,8 @@ async function refreshCounts() {
 // While paused the log holds still for reading; new events wait (capped) and show on resume.
 const held = [];
 
-function logEvent(message, text, severity) {
-  const item = el("li", { class: `sev-border ${severity || ""}` },
+function logEvent(message, text, severity, alertId) {
+  const item = el("li", { class: `sev-border ${severity || ""}`, dataset: alertId ? { alert: alertId } : {} },
     el("time", { datetime: message.timestamp }, clock(message.timestamp)), " ", text);
   if (logPaused) {
     held.push(item);
@@ -133,6 +133,13 @@ function logEvent(message, text, severity) {
     return;
   }
   showInLog([item]);
+}
+
+// A deleted alert's lines go: the log shows what is there to act on.
+function dropAlert(id) {
+  for (const item of document.querySelectorAll(`#event-log li[data-alert="${Number(id)}"]`)) item.remove();
+  held.splice(0, held.length, ...held.filter((item) => item.dataset.alert !== String(id)));
+  showPauseButton();
 }
 
 function showInLog(items) {
@@ -152,7 +159,7 @@ function showPauseButton() {
 showBars(state.snapshot);
 makeCharts();
 for (const alert of [...state.recent_alerts].reverse()) {
-  logEvent({ timestamp: alert.updated_at }, `${word(alert.status)}: ${alert.title} (${alert.source})`, alert.severity);
+  logEvent({ timestamp: alert.updated_at }, `${word(alert.status)}: ${alert.title} (${alert.source})`, alert.severity, alert.id);
 }
 window.addEventListener("resize", () => charts.forEach(({ chart }) => chart.resize()));
 document.addEventListener("opsconsole:theme", makeCharts);
@@ -181,7 +188,11 @@ const alertsStream = openStream("/ws/alerts", {
 alertsStream.on("alert_summary", (message) => showSummary(message.data));
 alertsStream.on("alert", (message) => {
   const alert = message.data;
-  logEvent(message, `${word(alert.status)}: ${alert.title} (${alert.source})`, alert.severity);
+  logEvent(message, `${word(alert.status)}: ${alert.title} (${alert.source})`, alert.severity, alert.id);
+});
+alertsStream.on("alert_deleted", (message) => {
+  dropAlert(message.data.id);
+  refreshCounts();
 });
 alertsStream.on("incident", (message) => {
   const incident = message.data;

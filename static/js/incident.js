@@ -18,6 +18,8 @@ const KINDS = {
   "alert.resolved": gettext("alert resolved"),
   "alert.silenced": gettext("alert silenced"),
   "alert.unsilenced": gettext("alert unsilenced"),
+  "alert.flapping": gettext("alert flapping"),
+  "alert.settled": gettext("alert settled"),
 };
 
 function entry(item) {
@@ -49,7 +51,7 @@ function showIncident(incident) {
 
 function showAlerts(alerts) {
   document.getElementById("incident-alerts").replaceChildren(...alerts.map((alert) =>
-    el("li", { class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", alert.title)));
+    el("li", { id: `incident-alert-${alert.id}`, class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", alert.title)));
 }
 
 async function refresh() {
@@ -92,4 +94,7 @@ stream.on("incident", (message) => {
 });
 stream.on("alert", (message) => {
   if (message.data.incident === incidentId) refresh();
+});
+stream.on("alert_deleted", (message) => {
+  document.getElementById(`incident-alert-${Number(message.data.id)}`)?.remove();
 });

@@ -34,8 +34,13 @@ document.getElementById("new-incident").addEventListener("submit", async (event)
 render();
 keepTimesFresh();
 const stream = openStream("/ws/alerts", { since: state.seq, onResync: () => location.reload() });
-stream.subscribe(["incident"]);
+stream.subscribe(["incident", "alert_deleted"]);
 stream.on("incident", (message) => {
   incidents.set(message.data.id, message.data);
+  render();
+});
+// The alert counts of the list: a deleted alert no longer counts.
+stream.on("alert_deleted", (message) => {
+  for (const incident of incidents.values()) incident.alerts = incident.alerts.filter((id) => id !== message.data.id);
   render();
 });
