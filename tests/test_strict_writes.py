@@ -34,6 +34,15 @@ VALID_BODIES = {
 }
 # The ingest body has its own error shape (contract, section 2): `detail` names the field.
 OWN_ERROR_SHAPE = {("POST", "/api/v1/metrics/ingest/"): {"points": [{"name": "cpu", "value": 1}]}}
+# Bodies other programs write (contract, section 7): a newer Alertmanager,
+# PagerDuty client or collector adds fields, and refusing them would stop its
+# alerts; these endpoints ignore what they do not read (docs/integrations.md).
+TOOL_BODIES = {
+    ("POST", "/api/v1/integrations/alertmanager/"),
+    ("POST", "/api/v1/integrations/pagerduty/"),
+    ("POST", "/api/v1/metrics/otlp/v1/metrics"),
+    ("POST", "/api/v2/write"),
+}
 
 
 def write_operations():
@@ -41,7 +50,7 @@ def write_operations():
     operations = []
     for path, item in schema["paths"].items():
         for method, operation in item.items():
-            if method in WRITE_METHODS:
+            if method in WRITE_METHODS and (method.upper(), path) not in TOOL_BODIES:
                 operations.append((method.upper(), path, operation))
     return schema, operations
 
