@@ -179,6 +179,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Rewrite the schedule file after every task sent: its age is beat's health check.
 CELERY_BEAT_SYNC_EVERY = 1
+# Notification passes go to a queue of their own (realtime.schedule.Job.queue), so
+# a slow receiver never holds up a periodic job; a plain `celery worker` consumes
+# both queues, docker-compose runs a worker for each (README, "Production").
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {"routing_key": "celery"}, "notifications": {"routing_key": "notifications"}}
 
 # --- Auth, sessions, security ------------------------------------------------------
 
@@ -308,7 +313,19 @@ else:
 OPSCONSOLE_COLLECT_INTERVAL = env_float("OPSCONSOLE_COLLECT_INTERVAL", 5.0, minimum=0.1)
 OPSCONSOLE_METRICS_BROADCAST_INTERVAL = env_float("OPSCONSOLE_METRICS_BROADCAST_INTERVAL", 10.0, minimum=0.1)
 OPSCONSOLE_RULES_INTERVAL = env_float("OPSCONSOLE_RULES_INTERVAL", 10.0, minimum=0.1)
-OPSCONSOLE_NOTIFY_INTERVAL = env_float("OPSCONSOLE_NOTIFY_INTERVAL", 5.0, minimum=0.1)
+OPSCONSOLE_NOTIFY_INTERVAL = env_float("OPSCONSOLE_NOTIFY_INTERVAL", 1.0, minimum=0.1)
+# Notification sending (alerts/notifications): sends at once per process, at once per
+# channel (so a dead receiver holds only its own share), seconds one send may take.
+OPSCONSOLE_NOTIFY_CONCURRENCY = env_int("OPSCONSOLE_NOTIFY_CONCURRENCY", 16, minimum=1, maximum=256)
+OPSCONSOLE_NOTIFY_PER_CHANNEL = env_int("OPSCONSOLE_NOTIFY_PER_CHANNEL", 4, minimum=1, maximum=256)
+OPSCONSOLE_NOTIFY_TIMEOUT = env_float("OPSCONSOLE_NOTIFY_TIMEOUT", 10.0, minimum=0.1)
+# Networks webhooks may never connect to, checked on the address actually connected to.
+OPSCONSOLE_WEBHOOK_DENY_NETWORKS = env_networks(
+    "OPSCONSOLE_WEBHOOK_DENY_NETWORKS",
+    default=("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128"),
+)
+# Where people reach the console: the links in notifications.
+OPSCONSOLE_PUBLIC_URL = env_str("OPSCONSOLE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 OPSCONSOLE_SUMMARY_INTERVAL = env_float("OPSCONSOLE_SUMMARY_INTERVAL", 5.0, minimum=0.1)
 OPSCONSOLE_RETENTION_INTERVAL = env_float("OPSCONSOLE_RETENTION_INTERVAL", 3600.0, minimum=1)
 OPSCONSOLE_RETENTION_DAYS = env_int("OPSCONSOLE_RETENTION_DAYS", 7, minimum=1)
