@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from alerts.models import Alert, AlertStatus, Delivery, NotificationChannel
@@ -57,8 +57,11 @@ def queue_repeats(now: datetime | None = None) -> int:
     queued = 0
     for channel in NotificationChannel.objects.filter(enabled=True, repeat_interval__gt=0):
         last_page = Delivery.objects.filter(channel=channel, alert_id=OuterRef("pk"), event__in=PAGES)
-        due = Alert.objects.filter(status=AlertStatus.FIRING, silenced=False).annotate(
-            last_paged=Subquery(last_page.order_by("-created_at").values("created_at")[:1])
+        unsent = last_page.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING])
+        due = (
+            Alert.objects.filter(status=AlertStatus.FIRING, silenced=False)
+            .annotate(last_paged=Subquery(last_page.order_by("-created_at").values("created_at")[:1]))
+            .exclude(Exists(unsent))  # a dead receiver gets one page in its queue, not one more each interval
         )
         with transaction.atomic():
             # The lock makes two senders' passes take turns: one repeat per interval, not two.
