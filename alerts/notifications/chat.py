@@ -6,15 +6,15 @@ from alerts.notifications.render import render
 from alerts.notifications.targets import SendError
 
 
-def _notify_type(payload: dict[str, Any]) -> str:
+def _notify_type(payload: dict[str, Any]) -> Any:  # an apprise.NotifyType
     import apprise
 
     event, severity = payload["event"], payload["alert"].get("severity")
     if event in ("alert.resolved", "settled") and payload["alert"].get("status") == "resolved":
-        return str(apprise.NotifyType.SUCCESS)
+        return apprise.NotifyType.SUCCESS
     if event in ("alert.acknowledged", "test") or severity == "info":
-        return str(apprise.NotifyType.INFO)
-    return str(apprise.NotifyType.FAILURE if severity == "critical" else apprise.NotifyType.WARNING)
+        return apprise.NotifyType.INFO
+    return apprise.NotifyType.FAILURE if severity == "critical" else apprise.NotifyType.WARNING
 
 
 def send_apprise(url: str, payload: dict[str, Any], timeout: float) -> None:
@@ -28,5 +28,5 @@ def send_apprise(url: str, payload: dict[str, Any], timeout: float) -> None:
     message = render(payload)
     sender = apprise.Apprise()
     sender.add(plugin)
-    if not sender.notify(title=message.subject, body=message.body, notify_type=_notify_type(payload)):
+    if not sender.notify(title=message.subject, body=message.details, notify_type=_notify_type(payload)):
         raise SendError("The Apprise service did not take the message (see the worker log).", retry=True)

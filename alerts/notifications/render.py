@@ -26,7 +26,13 @@ SUBJECT_MAX = 200
 @dataclass(frozen=True)
 class Message:
     subject: str
-    body: str
+    title: str
+    details: str  # what follows the title: a chat shows the subject as its title
+
+    @property
+    def body(self) -> str:
+        """The e-mail body: the alert's title, then the details."""
+        return self.title + "\n\n" + self.details
 
 
 def one_line(text: object, limit: int = SUBJECT_MAX) -> str:
@@ -63,8 +69,6 @@ def render(payload: dict[str, Any]) -> Message:
     subject = one_line(f"[{severity}] {headline(event, alert)}: {alert.get('title', '')}")
     labels = ", ".join(f"{one_line(k, 100)}={one_line(v, 200)}" for k, v in sorted((alert.get("labels") or {}).items()))
     lines = [
-        one_line(alert.get("title", ""), 500),
-        "",
         f"{headline(event, alert)} · severity {severity} · status {one_line(alert.get('status', ''), 20)}",
         _value_line(alert),
         f"Labels: {labels}" if labels else None,
@@ -86,4 +90,5 @@ def render(payload: dict[str, Any]) -> Message:
         lines += ["", str(alert["message"])[:4000]]
     if alert.get("id") is not None:
         lines += ["", f"Open the alert: {alert_link(alert['id'])}"]
-    return Message(subject=subject, body="\n".join(line for line in lines if line is not None))
+    title = one_line(alert.get("title", ""), 500)
+    return Message(subject=subject, title=title, details="\n".join(line for line in lines if line is not None))
