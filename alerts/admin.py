@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 
 from alerts import incidents, services
 from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, Delivery, Incident, NotificationChannel, Silence
+from alerts.notifications.queue import queue_test
 
 
 @admin.register(Alert)
@@ -121,8 +122,30 @@ class SilenceAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "url", "severities", "categories", "enabled")
+    """Channels; a webhook's signing secret is made on creation and shown once, in the message after saving."""
+
+    list_display = ("name", "kind", "url", "severities", "categories", "send_resolved", "repeat_interval", "enabled")
     list_filter = ("kind", "enabled")
+    exclude = ("secret",)
+    actions = ["send_test_notification"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change and obj.secret:
+            self.message_user(
+                request,
+                f"Signing secret of {obj.name} (shown only now; receivers verify webhook-signature with it): "
+                f"{obj.secret}",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Send test notification", permissions=["change"])
+    def send_test_notification(self, request, queryset):
+        for channel in queryset:
+            queue_test(channel, services.actor_name(request.user))
+        self.message_user(
+            request, f"Test queued for {queryset.count()} channel(s); see Deliveries for how it went.", messages.SUCCESS
+        )
 
 
 @admin.register(Delivery)

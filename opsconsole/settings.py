@@ -290,6 +290,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "alerts.models.AlertStatus",
+        "ChannelKindEnum": "alerts.models.NotificationChannel.Kind",
+        "DeliveryStatusEnum": "alerts.models.Delivery.Status",
         "IncidentStatusEnum": "alerts.models.IncidentStatus",
         "SeverityEnum": "alerts.models.Severity",
     },

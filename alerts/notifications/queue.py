@@ -72,3 +72,24 @@ def queue_repeats(now: datetime | None = None) -> int:
                     Delivery.objects.create(channel=channel, alert_id=alert.pk, event="alert.repeated", payload=payload)
                     queued += 1
     return queued
+
+
+def queue_test(channel: NotificationChannel, actor: str) -> Delivery:
+    """Queue a ``test`` notification to ``channel``: a sample alert (``id`` null) that exercises the whole path."""
+    now = timezone.now().isoformat().replace("+00:00", "Z")
+    sample = {
+        "id": None,
+        "fingerprint": "opsconsole-test",
+        "source": "opsconsole",
+        "category": "test",
+        "severity": "info",
+        "title": f"Test notification for {channel.name}",
+        "message": f"Sent by {actor} to check this channel; no alert is firing.",
+        "value": None,
+        "threshold": None,
+        "labels": {"channel": channel.name},
+        "status": "firing",
+        "silenced": False,
+        "starts_at": now,
+    }
+    return Delivery.objects.create(channel=channel, event="test", payload={"event": "test", "alert": sample})
