@@ -49,7 +49,7 @@ def alert_link(alert_id: object) -> str:
 def headline(event: str, alert: dict[str, Any]) -> str:
     words = HEADLINES.get(event, one_line(event, 40).upper())
     if event == "settled":  # the state it settled in is the news
-        words += f": now {alert.get('status', '')}"
+        words += f" ({one_line(alert.get('status', ''), 20)})"
     return words
 
 
