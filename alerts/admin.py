@@ -110,7 +110,7 @@ class AlertRuleAdmin(admin.ModelAdmin):
 
 @admin.register(Silence)
 class SilenceAdmin(admin.ModelAdmin):
-    list_display = ("id", "matchers", "starts_at", "ends_at", "created_by", "comment")
+    list_display = ("id", "matchers", "starts_at", "ends_at", "repeat_days", "repeat_start", "timezone", "comment")
     search_fields = ("comment", "created_by")
     readonly_fields = ("created_by", "created_at")
 

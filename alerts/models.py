@@ -5,6 +5,7 @@ State changes live in ``alerts.services``; these classes only say what is stored
 
 import base64
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -131,7 +132,11 @@ class Alert(models.Model):
 
 
 class Silence(models.Model):
-    """While active, alerts whose labels match are stored but not pushed as firing."""
+    """While active, alerts whose labels match are stored but not pushed as firing.
+
+    Active from ``starts_at`` to ``ends_at``; with a recurrence (``repeat_*``,
+    see ``alerts.windows``) only during its windows within that span.
+    """
 
     matchers = models.JSONField(help_text="Labels an alert must carry, exactly, to be silenced.")
     starts_at = models.DateTimeField(default=timezone.now)
@@ -139,6 +144,12 @@ class Silence(models.Model):
     comment = models.TextField()
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
+    repeat_days = models.JSONField(
+        default=list, blank=True, help_text="Recurring window: weekdays, Monday 0 to Sunday 6; empty: not recurring."
+    )
+    repeat_start = models.TimeField(null=True, blank=True, help_text="Recurring window: local time it opens.")
+    repeat_duration = models.PositiveIntegerField(null=True, blank=True, help_text="Recurring window: seconds open.")
+    timezone = models.CharField(max_length=64, default="UTC", help_text="Recurring window: its time zone's name.")
 
     class Meta:
         ordering = ["-starts_at", "-id"]
@@ -146,6 +157,22 @@ class Silence(models.Model):
 
     def __str__(self):
         return f"silence {self.matchers} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        from alerts.windows import window_problems
+
+        problems = window_problems(self.repeat_days, self.repeat_start, self.repeat_duration, self.timezone)
+        if problems:
+            raise ValidationError(problems)
+
+    def is_active(self, at: datetime) -> bool:
+        from alerts.windows import in_window
+
+        if not self.starts_at <= at < self.ends_at:
+            return False
+        if not self.repeat_days or self.repeat_start is None or not self.repeat_duration:
+            return True
+        return in_window(at, self.repeat_days, self.repeat_start, self.repeat_duration, self.timezone)
 
 
 class EventKind(models.TextChoices):

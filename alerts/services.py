@@ -81,8 +81,8 @@ def _record(kind: str, alert: Alert, actor: str, text: str = "", data: dict[str,
 
 
 def _active_silences(at: datetime) -> list[dict[str, str]]:
-    active = Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by()  # any order will do
-    return list(active.values_list("matchers", flat=True))
+    in_span = Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by()  # any order will do
+    return [silence.matchers for silence in in_span if silence.is_active(at)]  # recurring: inside a window
 
 
 def _silenced_by(matchers_list: list[dict[str, str]], labels: Mapping[str, str]) -> bool:
