@@ -118,7 +118,13 @@ def attempt(delivery_id: int, clock: Clock) -> str | None:
 
 
 class Sender:
-    """This process's pool of sending threads, and what each channel has in flight on it."""
+    """This process's pool of sending threads, and what each channel has in flight on it.
+
+    A thread that finishes a send takes the channel's next due delivery at
+    once (a busy channel does not wait for the next pass). A channel whose
+    last attempt failed gets one send at a time until one succeeds, so dead
+    receivers hold one thread each, not their whole share.
+    """
 
     def __init__(self, concurrency: int, per_channel: int) -> None:
         self.shape = (concurrency, per_channel)
@@ -127,28 +133,55 @@ class Sender:
         self.lock = threading.Lock()
         self.in_flight: set[int] = set()
         self.per_channel_count: Counter[int] = Counter()
+        self.failing: set[int] = set()
 
-    def submit_due(self, clock: Clock) -> list["Future[str | None]"]:
+    def _take(self, delivery_id: int, channel_id: int) -> bool:
+        """Mark a delivery as this process's to send, if the channel has room; call with the lock held."""
+        room = 1 if channel_id in self.failing else self.per_channel
+        if delivery_id in self.in_flight or self.per_channel_count[channel_id] >= room:
+            return False
+        self.in_flight.add(delivery_id)
+        self.per_channel_count[channel_id] += 1
+        return True
+
+    def submit_due(self, clock: Clock) -> list["Future[list[str]]"]:
         now = clock()
         rows = Delivery.objects.filter(_due(now)).order_by("next_attempt_at", "id").values_list("id", "channel_id")
         futures = []
         for delivery_id, channel_id in rows[:PASS_LIMIT]:
             with self.lock:
-                if delivery_id in self.in_flight or self.per_channel_count[channel_id] >= self.per_channel:
+                if not self._take(delivery_id, channel_id):
                     continue
-                self.in_flight.add(delivery_id)
-                self.per_channel_count[channel_id] += 1
             futures.append(self.pool.submit(self._run, delivery_id, channel_id, clock))
         return futures
 
-    def _run(self, delivery_id: int, channel_id: int, clock: Clock) -> str | None:
-        try:
-            return attempt(delivery_id, clock)
-        finally:
-            close_old_connections()
+    def _next_for(self, channel_id: int, clock: Clock) -> int | None:
+        with self.lock:
+            busy = list(self.in_flight)
+        due = Delivery.objects.filter(_due(clock()), channel_id=channel_id).exclude(pk__in=busy)
+        for delivery_id in due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:8]:
             with self.lock:
-                self.in_flight.discard(delivery_id)
-                self.per_channel_count[channel_id] -= 1
+                if self._take(delivery_id, channel_id):
+                    return delivery_id
+        return None
+
+    def _run(self, delivery_id: int | None, channel_id: int, clock: Clock) -> list[str]:
+        statuses = []
+        while delivery_id is not None:
+            try:
+                status = attempt(delivery_id, clock)
+            finally:
+                close_old_connections()
+                with self.lock:
+                    self.in_flight.discard(delivery_id)
+                    self.per_channel_count[channel_id] -= 1
+            if status is not None:
+                statuses.append(status)
+                with self.lock:
+                    (self.failing.discard if status == Delivery.Status.SENT else self.failing.add)(channel_id)
+            delivery_id = self._next_for(channel_id, clock)
+        close_old_connections()
+        return statuses
 
 
 _sender: Sender | None = None
@@ -181,6 +214,6 @@ def deliver_notifications(now: datetime | None = None) -> dict[str, int]:
     futures = sender().submit_due(clock)
     while futures:
         wait(futures)
-        outcomes.update(status for future in futures if (status := future.result()) is not None)
+        outcomes.update(status for future in futures for status in future.result())
         futures = sender().submit_due(clock)
     return dict(outcomes)

@@ -115,6 +115,8 @@ def test_last_error_never_repeats_the_remote_banner():
             except OSError:
                 return
             peer.sendall(b"220 sink.internal ESMTP Postfix (Debian)\r\n")
+            peer.recv(65536)  # as a mail server does: it waits for a command
+            peer.sendall(b"502 5.5.2 Error: command not recognized\r\n")
             peer.close()
 
     threading.Thread(target=speak_smtp, daemon=True).start()
