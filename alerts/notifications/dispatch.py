@@ -179,17 +179,27 @@ class Sender:
                 room -= 1
         return futures
 
-    def _next_for(self, channel_id: int, clock: Clock) -> int | None:
-        with self.lock:
-            busy = list(self.in_flight)
-        for delivery_id in next_due(channel_id, clock(), busy, 4):
-            with self.lock:
-                if self._take(delivery_id, channel_id):
-                    return delivery_id
+    def _next_for(self, channel_id: int, clock: Clock, ahead: list[int] | None = None) -> int | None:
+        """Take the channel's next due delivery: from ``ahead`` (a thread's look-ahead, refilled here) or the table.
+
+        A look-ahead id may have been sent meanwhile; its claim then fails, harmlessly.
+        """
+        ahead = [] if ahead is None else ahead
+        for fresh in (False, True):
+            if fresh:
+                with self.lock:
+                    busy = list(self.in_flight)
+                ahead[:] = next_due(channel_id, clock(), busy, 8)
+            while ahead:
+                delivery_id = ahead.pop(0)
+                with self.lock:
+                    if self._take(delivery_id, channel_id):
+                        return delivery_id
         return None
 
     def _run(self, delivery_id: int | None, channel_id: int, clock: Clock) -> list[str]:
-        statuses = []
+        statuses: list[str] = []
+        ahead: list[int] = []
         while delivery_id is not None:
             try:
                 status = attempt(delivery_id, clock)
@@ -202,7 +212,7 @@ class Sender:
                 statuses.append(status)
                 with self.lock:
                     (self.failing.discard if status == Delivery.Status.SENT else self.failing.add)(channel_id)
-            delivery_id = self._next_for(channel_id, clock)
+            delivery_id = self._next_for(channel_id, clock, ahead)
         close_old_connections()
         return statuses
 
