@@ -10,8 +10,8 @@ channel's receiver accepts connections and never answers.
 
     .venv/bin/python bench/notify.py [--burst 1000] [--rate 20] [--seconds 30]
 
-Phase 1 (throughput): --burst alerts raised at once, time until every
-healthy delivery arrived. Phase 2 (latency): --rate alerts/s for --seconds,
+Phase 1 (throughput): --burst alerts queued before the sender starts, time
+until every healthy delivery arrived. Phase 2 (latency): --rate alerts/s for --seconds,
 each alert's change time (its delivery's created_at) to its arrival.
 """
 
@@ -115,27 +115,24 @@ def main():
             while time.monotonic() < deadline and any(f"opsconsole-delivery-{i}" not in arrivals for i in ids):
                 time.sleep(0.05)
 
-        def measure():
+        def measure(start_sender):
             print(
                 f"pass interval {settings.OPSCONSOLE_NOTIFY_INTERVAL:g} s, {settings.OPSCONSOLE_NOTIFY_CONCURRENCY} "
                 f"threads, {settings.OPSCONSOLE_NOTIFY_PER_CHANNEL} per channel, timeout "
                 f"{settings.OPSCONSOLE_NOTIFY_TIMEOUT:g} s"
             )
-            # Phase 1: a burst.
+            # Phase 1: a backlog, queued before the sender starts, so its rate is the sender's alone.
             last = Delivery.objects.order_by("-id").values_list("id", flat=True).first() or 0
-            started = time.time()
             for _ in range(args.burst):
                 make_alert()
-            queued = time.time()
             ids = healthy_ids(last)
+            started = time.time()
+            start_sender()
             wait_for(ids, 600)
-            times = [arrivals[f"opsconsole-delivery-{i}"] for i in ids]
-            done, after = max(times), sum(1 for at in times if at > queued)
+            done = max(arrivals[f"opsconsole-delivery-{i}"] for i in ids)
             print(
-                f"burst: {args.burst} alerts x 10 channels queued in {queued - started:.1f} s; "
-                f"{len(ids)} healthy deliveries all arrived {done - started:.1f} s after the first change: "
-                f"{len(ids) / (done - started):.0f} deliveries/s overall; {after} arrived after the last was "
-                f"queued, at {after / max(done - queued, 0.001):.0f}/s"
+                f"backlog: {args.burst} alerts x 10 channels; the sender (start-up included) delivered all "
+                f"{len(ids)} healthy ones in {done - started:.1f} s: {len(ids) / (done - started):.0f} deliveries/s"
             )
             # Phase 2: a steady rate.
             time.sleep(2)
@@ -162,12 +159,17 @@ def main():
             dead_rows = Delivery.objects.filter(channel__name="dead")
             print(f"dead channel: {dead_rows.filter(status='sent').count()} sent of {dead_rows.count()} queued")
 
-        sender = subprocess.Popen([sys.executable, "-c", SENDER], cwd=REPO, env=os.environ.copy())
+        senders = []
         try:
-            measure()
+            measure(
+                lambda: senders.append(
+                    subprocess.Popen([sys.executable, "-c", SENDER], cwd=REPO, env=os.environ.copy())
+                )
+            )
         finally:
-            sender.terminate()
-            sender.wait(10)
+            for sender in senders:
+                sender.terminate()
+                sender.wait(10)
         control.close()
         child.wait(10)
         dead.close()
