@@ -182,3 +182,29 @@ def _beat_entries():
 
     schedule_periodic_jobs(Recorder())
     return entries
+
+
+def test_a_failing_channel_gets_one_send_at_a_time_until_one_succeeds(settings):
+    settings.OPSCONSOLE_NOTIFY_PER_CHANNEL = 4
+    spans = []
+
+    def slow_failure(receiver, number, headers, body):
+        started = time.monotonic()
+        time.sleep(0.3)
+        spans.append((started, time.monotonic()))
+        return 503, {}
+
+    failing = Receiver(slow_failure)
+    NotificationChannel.objects.create(name="failing", kind="webhook", url=failing.url)
+    queue_alerts(10)
+    try:
+        assert deliver_notifications(now=timezone.now()) == {"pending": 10}
+        first_answer = min(end for _, end in spans)
+        later = sorted(span for span in spans if span[0] > first_answer)
+        assert len(later) >= 5  # what was left went one after another...
+        assert all(
+            after[0] >= before[1] for before, after in zip(later, later[1:], strict=False)
+        )  # ...never side by side
+        assert max(sum(start < end_ and start_ < end for start_, end_ in spans) for start, end in spans) <= 4
+    finally:
+        failing.close()
