@@ -152,8 +152,18 @@ class NotificationChannelAdmin(admin.ModelAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     """The delivery log: read-only, for finding out why someone was not paged."""
 
-    list_display = ("created_at", "channel", "event", "status", "attempts", "response_code", "last_error", "sent_at")
-    list_filter = ("status", "channel")
+    list_display = (
+        "created_at",
+        "channel",
+        "alert_id",
+        "event",
+        "status",
+        "attempts",
+        "response_code",
+        "last_error",
+        "sent_at",
+    )
+    list_filter = ("status", "channel", "event")
     readonly_fields = [field.name for field in Delivery._meta.fields]
 
     def has_add_permission(self, request):

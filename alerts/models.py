@@ -351,6 +351,7 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["channel", "alert_id", "id"], name="delivery_channel_alert"),
+            models.Index(fields=["alert_id", "event"], name="delivery_alert_event"),  # who was paged for an alert
         ]
 
     def __str__(self):

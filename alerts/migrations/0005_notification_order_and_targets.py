@@ -75,5 +75,9 @@ class Migration(migrations.Migration):
             model_name="delivery",
             index=models.Index(fields=["channel", "alert_id", "id"], name="delivery_channel_alert"),
         ),
+        migrations.AddIndex(
+            model_name="delivery",
+            index=models.Index(fields=["alert_id", "event"], name="delivery_alert_event"),
+        ),
         migrations.RunPython(fill_order_and_secrets, migrations.RunPython.noop),
     ]
