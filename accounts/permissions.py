@@ -29,8 +29,11 @@ def required_permission(view, method: str) -> str | None:
     A view names its own actions in ``action_permissions`` (keyed by view-set
     action, or by lower-case method on a plain view); anything else follows
     the verb tables above on the view's model. A custom action nobody
-    declared is staff-only rather than guessed from its method.
+    declared is staff-only rather than guessed from its method, and so is
+    every call of a view that says ``staff_only``.
     """
+    if getattr(view, "staff_only", False):
+        return None
     view_set_action = getattr(view, "action", None)
     declared = getattr(view, "action_permissions", {}).get(view_set_action or method.lower())
     if declared is not None:

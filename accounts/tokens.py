@@ -12,12 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.credentials import token_revoked
+from accounts.key_format import KEY_SCHEME, PREFIX_BYTES, PREFIX_LENGTH, SECRET_BYTES
 from accounts.models import ApiToken
 
-KEY_SCHEME = "oc"
-PREFIX_BYTES = 6
-PREFIX_LENGTH = len(secrets.token_urlsafe(PREFIX_BYTES))  # 8 url-safe characters
-SECRET_BYTES = 32
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 

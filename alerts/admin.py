@@ -15,6 +15,7 @@ from alerts.models import (
     NotificationChannel,
     Silence,
 )
+from alerts.notifications.queue import queue_test
 
 
 @admin.register(Alert)
@@ -168,7 +169,7 @@ class AlertRuleAdmin(AuditedConfigAdmin):
 
 @admin.register(Silence)
 class SilenceAdmin(AuditedConfigAdmin):
-    list_display = ("id", "matchers", "starts_at", "ends_at", "created_by", "comment")
+    list_display = ("id", "matchers", "starts_at", "ends_at", "repeat_days", "repeat_start", "timezone", "comment")
     search_fields = ("comment", "created_by")
     readonly_fields = ("created_by", "created_at")
 
@@ -179,17 +180,49 @@ class SilenceAdmin(AuditedConfigAdmin):
 
 
 @admin.register(NotificationChannel)
-class NotificationChannelAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "url", "severities", "categories", "enabled")
+class NotificationChannelAdmin(AuditedConfigAdmin):
+    """Channels; a webhook's signing secret is made on creation and shown once, in the message after saving."""
+
+    list_display = ("name", "kind", "url", "severities", "categories", "send_resolved", "repeat_interval", "enabled")
     list_filter = ("kind", "enabled")
+    exclude = ("secret",)
+    actions = ["send_test_notification"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change and obj.secret:
+            self.message_user(
+                request,
+                f"Signing secret of {obj.name} (shown only now; receivers verify webhook-signature with it): "
+                f"{obj.secret}",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Send test notification", permissions=["change"])
+    def send_test_notification(self, request, queryset):
+        for channel in queryset:
+            queue_test(channel, services.actor_name(request.user))
+        self.message_user(
+            request, f"Test queued for {queryset.count()} channel(s); see Deliveries for how it went.", messages.SUCCESS
+        )
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     """The delivery log: read-only, for finding out why someone was not paged."""
 
-    list_display = ("created_at", "channel", "event", "status", "attempts", "response_code", "last_error", "sent_at")
-    list_filter = ("status", "channel")
+    list_display = (
+        "created_at",
+        "channel",
+        "alert_id",
+        "event",
+        "status",
+        "attempts",
+        "response_code",
+        "last_error",
+        "sent_at",
+    )
+    list_filter = ("status", "channel", "event")
     readonly_fields = [field.name for field in Delivery._meta.fields]
 
     def has_add_permission(self, request):

@@ -8,16 +8,18 @@ class AlertsConfig(AppConfig):
     def ready(self):
         from alerts.event_log import changes_since
         from alerts.flapping import settle_flapping
-        from alerts.notifications import deliver_notifications
+        from alerts.notifications import dispatch_notifications
         from alerts.rules import evaluate_rules
         from alerts.services import apply_silences, broadcast_alert_summary
         from realtime.replay import register_durable_log
-        from realtime.schedule import register_job
+        from realtime.schedule import NOTIFICATIONS_QUEUE, register_job
         from realtime.topics import ALERTS
 
         register_durable_log(ALERTS, changes_since)
         register_job("evaluate-alert-rules", evaluate_rules, "OPSCONSOLE_RULES_INTERVAL")
         register_job("apply-silences", apply_silences, "OPSCONSOLE_RULES_INTERVAL")
         register_job("settle-flapping", settle_flapping, "OPSCONSOLE_RULES_INTERVAL")
-        register_job("deliver-notifications", deliver_notifications, "OPSCONSOLE_NOTIFY_INTERVAL")
+        register_job(
+            "deliver-notifications", dispatch_notifications, "OPSCONSOLE_NOTIFY_INTERVAL", queue=NOTIFICATIONS_QUEUE
+        )
         register_job("broadcast-alert-summary", broadcast_alert_summary, "OPSCONSOLE_SUMMARY_INTERVAL")

@@ -3,9 +3,13 @@
 State changes live in ``alerts.services``; these classes only say what is stored.
 """
 
+import base64
 import re
+import secrets
+from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -139,7 +143,11 @@ class Alert(models.Model):
 
 
 class Silence(models.Model):
-    """While active, alerts whose labels match are stored but not pushed as firing."""
+    """While active, alerts whose labels match are stored but not pushed as firing.
+
+    Active from ``starts_at`` to ``ends_at``; with a recurrence (``repeat_*``,
+    see ``alerts.windows``) only during its windows within that span.
+    """
 
     matchers = models.JSONField(help_text="Labels an alert must carry, exactly, to be silenced.")
     starts_at = models.DateTimeField(default=timezone.now)
@@ -147,6 +155,12 @@ class Silence(models.Model):
     comment = models.TextField()
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
+    repeat_days = models.JSONField(
+        default=list, blank=True, help_text="Recurring window: weekdays, Monday 0 to Sunday 6; empty: not recurring."
+    )
+    repeat_start = models.TimeField(null=True, blank=True, help_text="Recurring window: local time it opens.")
+    repeat_duration = models.PositiveIntegerField(null=True, blank=True, help_text="Recurring window: seconds open.")
+    timezone = models.CharField(max_length=64, default="UTC", help_text="Recurring window: its time zone's name.")
 
     class Meta:
         ordering = ["-starts_at", "-id"]
@@ -154,6 +168,22 @@ class Silence(models.Model):
 
     def __str__(self):
         return f"silence {self.matchers} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        from alerts.windows import window_problems
+
+        problems = window_problems(self.repeat_days, self.repeat_start, self.repeat_duration, self.timezone)
+        if problems:
+            raise ValidationError(problems)
+
+    def is_active(self, at: datetime) -> bool:
+        from alerts.windows import in_window
+
+        if not self.starts_at <= at < self.ends_at:
+            return False
+        if not self.repeat_days or self.repeat_start is None or not self.repeat_duration:
+            return True
+        return in_window(at, self.repeat_days, self.repeat_start, self.repeat_duration, self.timezone)
 
 
 class EventKind(models.TextChoices):
@@ -286,24 +316,55 @@ class RuleState(models.Model):
         return f"{self.rule_id} on {self.series_id} since {self.pending_since:%Y-%m-%d %H:%M:%S}"
 
 
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 class NotificationChannel(models.Model):
-    """Where alert changes are sent: a webhook or e-mail, routed by severity and category."""
+    """Where alert changes are sent: a webhook, e-mail or any Apprise URL, routed by severity and category.
+
+    What a valid channel is lives in ``alerts.notifications.targets`` (``clean``).
+    """
 
     class Kind(models.TextChoices):
         WEBHOOK = "webhook"
         EMAIL = "email"
+        APPRISE = "apprise"
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    url = models.URLField(blank=True, help_text="Webhook: where the JSON is POSTed.")
-    secret = models.CharField(max_length=200, blank=True, help_text="Webhook: key of the HMAC-SHA256 signature header.")
+    url = models.CharField(
+        max_length=2000, blank=True, help_text="Webhook: where the JSON is POSTed. Apprise: the Apprise URL."
+    )
+    secret = models.CharField(
+        max_length=200, blank=True, help_text="Webhook: the Standard Webhooks signing secret (made on creation)."
+    )
     emails = models.TextField(blank=True, help_text="E-mail: addresses, one per line or comma-separated.")
     severities = models.JSONField(default=list, blank=True, help_text="Only these severities; empty: all.")
     categories = models.JSONField(default=list, blank=True, help_text="Only these categories; empty: all.")
+    send_resolved = models.BooleanField(
+        default=True, help_text="Tell this channel when an alert it was paged for ends."
+    )
+    repeat_interval = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds: page again while an alert fires unacknowledged; empty: never."
+    )
     enabled = models.BooleanField(default=True)
 
     def __str__(self):
         return f"{self.name} ({self.kind})"
+
+    def save(self, *args, **kwargs):
+        if self.kind == self.Kind.WEBHOOK and not self.secret:
+            self.secret = new_webhook_secret()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        from alerts.notifications.targets import channel_problems
+
+        problems = channel_problems(self.kind, self.url, self.emails)
+        if problems:
+            raise ValidationError(problems)
 
     def routes(self, severity, category):
         return (not self.severities or severity in self.severities) and (
@@ -315,7 +376,12 @@ class NotificationChannel(models.Model):
 
 
 class Delivery(models.Model):
-    """One notification to one channel, and how sending it went."""
+    """One notification to one channel, and how sending it went.
+
+    ``alert_id`` (no foreign key: the log outlives a deleted alert) orders an
+    alert's notifications per channel; ``claimed_until`` is the lease of the
+    sender that took it.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -324,6 +390,7 @@ class Delivery(models.Model):
         FAILED = "failed"
 
     channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
+    alert_id = models.BigIntegerField(null=True, blank=True)
     event = models.CharField(max_length=30)
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -337,8 +404,12 @@ class Delivery(models.Model):
 
     class Meta:
         verbose_name_plural = "deliveries"
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["channel", "alert_id", "id"], name="delivery_channel_alert"),
+            models.Index(fields=["alert_id", "event"], name="delivery_alert_event"),  # who was paged for an alert
+        ]
 
     def __str__(self):
         return f"{self.event} to {self.channel_id}: {self.status}"

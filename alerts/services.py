@@ -50,7 +50,7 @@ def is_pushed(alert: Alert, last_kind: str) -> bool:
     return not (alert.silenced and alert.status == AlertStatus.FIRING and last_kind != EventKind.ALERT_SILENCED)
 
 
-def publish_alert(alert: Alert, kind: str) -> None:
+def publish_alert(alert: Alert, kind: str, **notified: Any) -> None:
     """Push ``alert`` to ``/ws/alerts`` once the current transaction commits, and queue its notifications.
 
     A silenced alert is stored but never pushed as firing nor notified: its
@@ -58,6 +58,7 @@ def publish_alert(alert: Alert, kind: str) -> None:
     resolved is still news on the sockets. What a change notifies (itself,
     one ``flapping``, nothing while flapping) is ``alerts.flapping``'s call;
     it runs first, so a silenced alert's changes count towards flapping too.
+    ``notified`` goes into the notification beside the alert (a comment).
     """
     notification = notification_for(alert, kind)
     if not is_pushed(alert, kind):
@@ -66,7 +67,7 @@ def publish_alert(alert: Alert, kind: str) -> None:
 
     payload = alert_data(alert)
     if notification is not None:
-        queue_for(payload, notification)
+        queue_for(payload, notification, **notified)
     publish_on_commit(ALERTS, "alert", payload)
 
 
@@ -77,8 +78,8 @@ def _record(kind: str, alert: Alert, actor: str, text: str = "", data: dict[str,
 
 
 def _active_silences(at: datetime) -> list[dict[str, str]]:
-    active = Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by()  # any order will do
-    return list(active.values_list("matchers", flat=True))
+    in_span = Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by()  # any order will do
+    return [silence.matchers for silence in in_span if silence.is_active(at)]  # recurring: inside a window
 
 
 def _silenced_by(matchers_list: list[dict[str, str]], labels: Mapping[str, str]) -> bool:
@@ -224,7 +225,7 @@ def acknowledge(alert_id: int, actor: str, comment: str = "") -> Alert:
     # The row is locked, so its other columns are as read: write only these.
     alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
     _record(EventKind.ALERT_ACKNOWLEDGED, alert, actor, text=comment)
-    publish_alert(alert, EventKind.ALERT_ACKNOWLEDGED)
+    publish_alert(alert, EventKind.ALERT_ACKNOWLEDGED, **({"comment": comment} if comment else {}))
     return alert
 
 

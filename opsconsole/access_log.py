@@ -14,6 +14,8 @@ import re
 import time
 from urllib.parse import parse_qsl, urlencode
 
+from accounts.key_format import KEY_SHAPED
+
 logger = logging.getLogger("opsconsole.access")
 
 # A parameter is a credential when one word of its name is one of these
@@ -21,7 +23,6 @@ logger = logging.getLogger("opsconsole.access")
 # secret or password anywhere (``accesstoken``).
 CREDENTIAL_WORDS = {"key", "apikey", "auth", "authorization", "sig", "signature", "session", "sessionid", "code", "pwd"}
 CREDENTIAL_PARTS = re.compile(r"token|secret|passw|credential", re.IGNORECASE)
-KEY_SHAPED = re.compile(r"\boc_[A-Za-z0-9_-]{8,}")
 REDACTED = "REDACTED"
 
 

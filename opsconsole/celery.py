@@ -27,10 +27,13 @@ def schedule_periodic_jobs(sender, **kwargs):
 
     for job in registered_jobs():
         # A run that waited longer than its interval is stale: the next one
-        # is already on its way, so let it expire instead of piling up.
+        # is already on its way, so let it expire instead of piling up. Each
+        # job goes to its queue: notification passes never wait behind the rest.
         sender.add_periodic_task(
             job.interval,
-            sender.signature("realtime.tasks.run_job", args=(job.name,), options={"expires": job.interval}),
+            sender.signature(
+                "realtime.tasks.run_job", args=(job.name,), options={"expires": job.interval, "queue": job.queue}
+            ),
             name=job.name,
         )
     from realtime.heartbeat import HEARTBEAT_INTERVAL_SECONDS

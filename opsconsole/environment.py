@@ -89,10 +89,10 @@ def env_list(name: str, default: Iterable[str] = ()) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_networks(name: str) -> list[IPv4Network | IPv6Network]:
+def env_networks(name: str, default: Iterable[str] = ()) -> list[IPv4Network | IPv6Network]:
     """A comma-separated list of IP addresses or networks (``10.0.0.5``, ``10.0.0.0/8``, ``::1``)."""
     networks = []
-    for item in env_list(name):
+    for item in env_list(name, default):
         try:
             networks.append(ip_network(item, strict=False))
         except ValueError:

@@ -188,6 +188,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SYNC_EVERY = 1
 # Beat's own scheduler, recording beat's heartbeat for /readyz on every tick.
 CELERY_BEAT_SCHEDULER = "realtime.heartbeat:HeartbeatScheduler"
+# Notification passes go to a queue of their own (realtime.schedule.Job.queue), so
+# a slow receiver never holds up a periodic job; the compose worker consumes both
+# (`--queues celery,notifications`); a dedicated one takes `-Q notifications`.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {"celery": {"routing_key": "celery"}, "notifications": {"routing_key": "notifications"}}
 
 # --- Auth, sessions, security ------------------------------------------------------
 
@@ -320,6 +325,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "AlertStatusEnum": "alerts.models.AlertStatus",
+        "ChannelKindEnum": "alerts.models.NotificationChannel.Kind",
+        "DeliveryStatusEnum": "alerts.models.Delivery.Status",
         "IncidentStatusEnum": "alerts.models.IncidentStatus",
         "SeverityEnum": "alerts.models.Severity",
     },
@@ -343,7 +350,19 @@ else:
 OPSCONSOLE_COLLECT_INTERVAL = env_float("OPSCONSOLE_COLLECT_INTERVAL", 5.0, minimum=0.1)
 OPSCONSOLE_METRICS_BROADCAST_INTERVAL = env_float("OPSCONSOLE_METRICS_BROADCAST_INTERVAL", 10.0, minimum=0.1)
 OPSCONSOLE_RULES_INTERVAL = env_float("OPSCONSOLE_RULES_INTERVAL", 10.0, minimum=0.1)
-OPSCONSOLE_NOTIFY_INTERVAL = env_float("OPSCONSOLE_NOTIFY_INTERVAL", 5.0, minimum=0.1)
+OPSCONSOLE_NOTIFY_INTERVAL = env_float("OPSCONSOLE_NOTIFY_INTERVAL", 1.0, minimum=0.1)
+# Notification sending (alerts/notifications): sends at once per process, at once per
+# channel (so a dead receiver holds only its own share), seconds one send may take.
+OPSCONSOLE_NOTIFY_CONCURRENCY = env_int("OPSCONSOLE_NOTIFY_CONCURRENCY", 16, minimum=1, maximum=256)
+OPSCONSOLE_NOTIFY_PER_CHANNEL = env_int("OPSCONSOLE_NOTIFY_PER_CHANNEL", 4, minimum=1, maximum=256)
+OPSCONSOLE_NOTIFY_TIMEOUT = env_float("OPSCONSOLE_NOTIFY_TIMEOUT", 10.0, minimum=0.1)
+# Networks webhooks may never connect to, checked on the address actually connected to.
+OPSCONSOLE_WEBHOOK_DENY_NETWORKS = env_networks(
+    "OPSCONSOLE_WEBHOOK_DENY_NETWORKS",
+    default=("127.0.0.0/8", "::1/128", "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128"),
+)
+# Where people reach the console: the links in notifications.
+OPSCONSOLE_PUBLIC_URL = env_str("OPSCONSOLE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 OPSCONSOLE_SUMMARY_INTERVAL = env_float("OPSCONSOLE_SUMMARY_INTERVAL", 5.0, minimum=0.1)
 OPSCONSOLE_RETENTION_INTERVAL = env_float("OPSCONSOLE_RETENTION_INTERVAL", 3600.0, minimum=1)
 OPSCONSOLE_RETENTION_DAYS = env_int("OPSCONSOLE_RETENTION_DAYS", 7, minimum=1)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
@@ -22,11 +23,16 @@ from opsconsole import telemetry
 logger = logging.getLogger(__name__)
 
 
+PERIODIC_QUEUE = "celery"  # Celery's default queue
+NOTIFICATIONS_QUEUE = "notifications"  # sends: never in front of a periodic job
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
     function: Callable[[], object]  # takes no arguments; what it returns is only logged by tests
     interval_setting: str
+    queue: str = PERIODIC_QUEUE  # the Celery queue its runs go to; in-process, its lane of threads
 
     @property
     def interval(self) -> float:
@@ -36,9 +42,9 @@ class Job:
 _jobs: dict[str, Job] = {}
 
 
-def register_job(name: str, function: Callable[[], object], interval_setting: str) -> None:
+def register_job(name: str, function: Callable[[], object], interval_setting: str, queue: str = PERIODIC_QUEUE) -> None:
     """Add a periodic job; apps call it from ``AppConfig.ready``, once per name."""
-    job = Job(name, function, interval_setting)
+    job = Job(name, function, interval_setting, queue)
     if _jobs.get(name, job) != job:
         raise ValueError(f"A different periodic job is already named {name!r}")
     _jobs[name] = job
@@ -76,13 +82,21 @@ class InProcessScheduler:
     """Runs every job on its interval inside the server's event loop.
 
     Jobs run in worker threads (they use the ORM) while the publishing they do
-    hops back to this loop, where the in-memory channel layer lives. A job
-    never overlaps itself; a failing job is logged and tried again next time.
+    hops back to this loop, where the in-memory channel layer lives. Each
+    queue has threads of its own, one per job, as Celery has a worker per
+    queue: a notification pass never takes a thread a periodic job needs. A
+    job never overlaps itself; a failing job is logged and tried again next time.
     """
 
     def __init__(self, jobs: tuple[Job, ...] | None = None) -> None:
         self.jobs = registered_jobs() if jobs is None else jobs
         self.tasks: list[asyncio.Task[None]] = []
+        self.lanes = {
+            queue: ThreadPoolExecutor(
+                max_workers=sum(job.queue == queue for job in self.jobs), thread_name_prefix=f"jobs-{queue}"
+            )
+            for queue in {job.queue for job in self.jobs}
+        }
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -90,7 +104,7 @@ class InProcessScheduler:
         logger.info("In-process scheduler started: %s", ", ".join(job.name for job in self.jobs))
 
     async def _run_forever(self, job: Job) -> None:
-        run = sync_to_async(run_job, thread_sensitive=False)
+        run = sync_to_async(run_job, thread_sensitive=False, executor=self.lanes[job.queue])
         while True:
             started = time.monotonic()
             try:
@@ -102,6 +116,8 @@ class InProcessScheduler:
     def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
+        for lane in self.lanes.values():
+            lane.shutdown(wait=False, cancel_futures=True)
 
 
 _scheduler: InProcessScheduler | None = None

@@ -36,6 +36,10 @@ ID_TAKING = {
     "DELETE /api/v1/rules/{id}/",
     "GET /api/v1/silences/{id}/",
     "DELETE /api/v1/silences/{id}/",
+    "GET /api/v1/channels/{id}/",
+    "PATCH /api/v1/channels/{id}/",
+    "DELETE /api/v1/channels/{id}/",
+    "POST /api/v1/channels/{id}/test/",
 }
 # Enough scenarios that most links are followed (the run asserts it), few
 # enough for about 30-50 s on a loaded two-core machine.
@@ -144,6 +148,10 @@ LIVE_CALLS = {
     "DELETE /api/v1/rules/{id}/": ("rule", None),
     "GET /api/v1/silences/{id}/": ("silence", None),
     "DELETE /api/v1/silences/{id}/": ("silence", None),
+    "GET /api/v1/channels/{id}/": ("channel", None),
+    "PATCH /api/v1/channels/{id}/": ("channel", {"enabled": False}),
+    "DELETE /api/v1/channels/{id}/": ("channel", None),
+    "POST /api/v1/channels/{id}/test/": ("channel", None),
 }
 CREATE = {
     "alert": ("/api/v1/alerts/", {"source": "web-1", "title": "disk full"}),
@@ -165,6 +173,7 @@ CREATE = {
         "/api/v1/silences/",
         {"matchers": {"host": "web-1"}, "ends_at": "2099-01-01T00:00:00Z", "comment": "maint"},
     ),
+    "channel": ("/api/v1/channels/", {"name": "on-call", "kind": "email", "emails": "oncall@example.com"}),
 }
 
 

@@ -20,17 +20,18 @@ from alerts.models import Alert, AlertRule, Incident, Silence
 from tests.factories import make_token
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+STAFF = "staff"  # the table's word for an operation no permission grants
 METHODS = ("get", "post", "put", "patch", "delete")
 _numbers = itertools.count(1)
 
 
 def readme_table():
-    """``{(METHOD, path): permission}`` from the README's table."""
+    """``{(METHOD, path): permission or STAFF}`` from the README's table."""
     section = README.read_text().split("### Who may do what", 1)[1].split("\n### ", 1)[0]
     table = {}
-    for row in re.findall(r"^\| (.+) \| `([a-z_]+\.[a-z_]+)` \|$", section, re.MULTILINE):
+    for row in re.findall(r"^\| (.+) \| (`[a-z_]+\.[a-z_]+`|staff) \|$", section, re.MULTILINE):
         for method, path in re.findall(r"`([A-Z]+) (/[^`]+)`", row[0]):
-            table[(method, path)] = row[1]
+            table[(method, path)] = row[1].strip("`")
     return table
 
 
@@ -76,7 +77,7 @@ def call(key, method, path, objects):
 
 
 def test_each_operation_needs_exactly_its_permission(objects):
-    table = readme_table()
+    table = {operation: needed for operation, needed in readme_table().items() if needed != STAFF}
     every = set(table.values())
     nothing = permission_token()
     # For each permission: a token holding only it, and one holding every other.
@@ -89,6 +90,18 @@ def test_each_operation_needs_exactly_its_permission(objects):
         answer = call(only[needed], method, path, objects)
         assert answer.status_code not in (401, 403), (method, path, needed, answer.status_code, answer.content)
         assert answer.status_code < 500, (method, path, answer.status_code)
+
+
+def test_staff_only_operations_refuse_every_permission_and_admit_staff(objects):
+    staff_only = [operation for operation, needed in readme_table().items() if needed == STAFF]
+    assert staff_only
+    everything = permission_token(*(f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.all()))
+    staff = get_user_model().objects.create_user(username="staff-member", password=None, is_staff=True)
+    staff_key = make_token(staff)[1]
+    for method, path in sorted(staff_only, key=lambda operation: operation[0] == "DELETE"):
+        assert call(everything, method, path, objects).status_code == 403, (method, path)
+        answer = call(staff_key, method, path, objects)
+        assert answer.status_code not in (401, 403) and answer.status_code < 500, (method, path, answer.status_code)
 
 
 def test_add_alert_alone_cannot_acknowledge_but_change_alert_can(objects):

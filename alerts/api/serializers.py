@@ -22,6 +22,7 @@ from alerts.models import (
     Silence,
 )
 from alerts.payloads import alert_data, incident_data
+from alerts.windows import window_problems
 from opsconsole.strict import StrictModelSerializer, StrictSerializer
 
 MAX_ID = 2**63 - 1
@@ -268,10 +269,25 @@ class AlertRuleSerializer(StrictModelSerializer):
 
 class SilenceSerializer(StrictModelSerializer):
     matchers = LabelsField()
+    repeat_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6), required=False, max_length=7
+    )
 
     class Meta:
         model = Silence
-        fields = ["id", "matchers", "starts_at", "ends_at", "comment", "created_by", "created_at"]
+        fields = [
+            "id",
+            "matchers",
+            "starts_at",
+            "ends_at",
+            "comment",
+            "repeat_days",
+            "repeat_start",
+            "repeat_duration",
+            "timezone",
+            "created_by",
+            "created_at",
+        ]
         read_only_fields = ["id", "created_by", "created_at"]
 
     def validate_matchers(self, matchers):
@@ -285,6 +301,15 @@ class SilenceSerializer(StrictModelSerializer):
         starts_at = attrs.get("starts_at") or timezone.now()
         if attrs["ends_at"] <= starts_at:
             raise serializers.ValidationError({"ends_at": "Must be after starts_at."})
+        # One rule for a recurrence, the model's (the admin uses it too).
+        problems = window_problems(
+            attrs.get("repeat_days", []),
+            attrs.get("repeat_start"),
+            attrs.get("repeat_duration"),
+            attrs.get("timezone", "UTC"),
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
         return attrs
 
 
