@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from alerts.models import NotificationChannel
 from alerts.notifications import deliver_notifications
 from alerts.tests.factories import make_alert
-from alerts.tests.test_notifications import FlakyReceiver
+from alerts.tests.receivers import Receiver
 from opsconsole import telemetry
 from realtime import schedule
 from realtime.delivery import Outbox
@@ -197,8 +197,10 @@ def test_job_runs_failures_and_durations_are_counted(client, staff_token, failin
     assert moved("opsconsole_job_failures_total", failing_job) == 1
 
 
-def test_notification_attempts_are_counted_by_outcome(client, staff_token):
-    receiver = FlakyReceiver(failures=1)
+@pytest.mark.django_db(transaction=True)  # sends run on the sender's threads, which see committed rows only
+def test_notification_attempts_are_counted_by_outcome(client, staff_token, settings):
+    settings.OPSCONSOLE_WEBHOOK_DENY_NETWORKS = []  # the receiver is on loopback
+    receiver = Receiver(lambda receiver, number, headers, body: (503 if number <= 1 else 200, {}))
     try:
         NotificationChannel.objects.create(name="hook", kind="webhook", url=receiver.url, secret="s")
         make_alert(title="Disk full")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from alerts.models import Alert, AlertRule, Incident, Silence
+from alerts.models import Alert, AlertRule, Incident, NotificationChannel, Silence
 from opsconsole.strict import UNKNOWN_FIELD
 from tests.factories import make_token, make_user
 
@@ -30,6 +30,9 @@ VALID_BODIES = {
     ("POST", "/api/v1/incidents/{id}/notes/"): {"text": "a note"},
     ("POST", "/api/v1/rules/"): {"name": "mem", "metric": "mem_percent", "threshold": 90, "title": "mem high"},
     ("PATCH", "/api/v1/rules/{id}/"): {"threshold": 95},
+    ("POST", "/api/v1/channels/"): {"name": "hook", "kind": "webhook", "url": "https://hooks.example.com/ops"},
+    ("PATCH", "/api/v1/channels/{id}/"): {"name": "renamed"},
+    ("POST", "/api/v1/channels/{id}/test/"): {},
     ("POST", "/api/v1/silences/"): {"matchers": {"host": "db-2"}, "ends_at": "2099-01-01T00:00:00Z", "comment": "x"},
 }
 # The ingest body has its own error shape (contract, section 2): `detail` names the field.
@@ -71,7 +74,15 @@ def objects(db):
     silence = Silence.objects.create(
         matchers={"host": "db-1"}, ends_at=timezone.now() + timedelta(hours=1), comment="maintenance", created_by="t"
     )
-    return {"alerts": alert.pk, "spare": spare.pk, "incidents": incident.pk, "rules": rule.pk, "silences": silence.pk}
+    channel = NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com")
+    return {
+        "alerts": alert.pk,
+        "spare": spare.pk,
+        "incidents": incident.pk,
+        "rules": rule.pk,
+        "silences": silence.pk,
+        "channels": channel.pk,
+    }
 
 
 @pytest.fixture

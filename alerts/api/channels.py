@@ -10,10 +10,10 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from alerts.api.views import AuditedConfigMixin
 from alerts.models import Delivery, NotificationChannel, Severity
 from alerts.notifications.queue import queue_test
 from alerts.notifications.targets import channel_problems
-from alerts.api.views import AuditedConfigMixin
 from alerts.services import actor_name
 from opsconsole.strict import StrictModelSerializer, StrictSerializer
 
