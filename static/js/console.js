@@ -1,6 +1,6 @@
 // What every console page shares: the live connection and its status badge.
 import { RealtimeClient } from "./realtime.js";
-import { gettext } from "./ui.js";
+import { el, gettext } from "./ui.js";
 
 const STATUS_TEXT = {
   connecting: gettext("connecting"),
@@ -34,4 +34,28 @@ export function pageState(id) {
 
 export function chartTheme() {
   return document.documentElement.dataset.theme === "dark" ? "dark" : null;
+}
+
+/**
+ * A chart tooltip made of DOM nodes. ECharts' own tooltip is an HTML string
+ * full of style attributes, which the Content-Security-Policy refuses; nodes
+ * styled through the DOM are allowed. `formatValue(value, row)` writes a value.
+ */
+export function chartTooltip(trigger, formatValue = (value) => String(value)) {
+  return {
+    trigger,
+    formatter(params) {
+      const rows = Array.isArray(params) ? params : [params];
+      const box = el("div", { class: "chart-tip" });
+      if (Array.isArray(params) && rows.length) box.append(el("div", { class: "chart-tip-title" }, rows[0].axisValueLabel));
+      for (const row of rows) {
+        const swatch = el("span", { class: "chart-tip-swatch" });
+        swatch.style.backgroundColor = row.color;
+        const value = Array.isArray(row.value) ? row.value[row.value.length - 1] : row.value;
+        const name = Array.isArray(params) ? row.seriesName : row.name;
+        box.append(el("div", { class: "chart-tip-row" }, swatch, el("span", {}, name), el("strong", {}, formatValue(value, row))));
+      }
+      return box;
+    },
+  };
 }

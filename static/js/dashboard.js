@@ -1,5 +1,5 @@
 // The dashboard: host cards and trends from `performance`, alert counts and the live event log from /ws/alerts.
-import { chartTheme, openStream, pageState } from "./console.js";
+import { chartTheme, chartTooltip, openStream, pageState } from "./console.js";
 import { api, clock, el, format, gettext, word } from "./ui.js";
 
 const WINDOW_POINTS = 360; // 30 minutes at the default 5 s collection interval
@@ -22,7 +22,7 @@ function lineOption(label, points) {
     animation: false,
     backgroundColor: "transparent",
     grid: { left: 44, right: 16, top: 16, bottom: 28 },
-    tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "" : `${Number(v).toFixed(1)} %`) },
+    tooltip: chartTooltip("axis", (v) => (v == null ? "" : `${Number(v).toFixed(1)} %`)),
     // The data's own extent: a fixed half-hour window (min set per push) measured 50-75 MB of heap
     // after 6,000 pushes in tests/browser/test_heap.py, against under 20 MB without it.
     xAxis: { type: "time", splitNumber: 6, axisLabel: { hideOverlap: true }, ...loneWindow(points) },
@@ -41,7 +41,7 @@ function pieOption() {
     backgroundColor: "transparent",
     // The total in the hole of the ring: readable from across the room.
     title: { text: String(total), left: "center", top: "center", textStyle: { fontSize: 28, fontWeight: "bold" } },
-    tooltip: { trigger: "item" },
+    tooltip: chartTooltip("item", (count, slice) => `${count} (${slice.percent} %)`),
     legend: { bottom: 0 },
     series: [{
       type: "pie", radius: ["45%", "70%"], stillShowZeroSum: false,

@@ -1,5 +1,5 @@
 // The metrics explorer: history from the query API, extended live by `metrics` pushes.
-import { chartTheme, openStream, pageState } from "./console.js";
+import { chartTheme, chartTooltip, openStream, pageState } from "./console.js";
 import { api, el, flash } from "./ui.js";
 
 const state = pageState("explorer-state");
@@ -19,7 +19,7 @@ function option() {
     backgroundColor: "transparent",
     legend: { top: 0, type: "scroll" },
     grid: { left: 56, right: 24, top: 36, bottom: 64 },
-    tooltip: { trigger: "axis" },
+    tooltip: chartTooltip("axis", (v) => (v == null ? "" : String(Math.round(v * 1000) / 1000))),
     // The axis is the chosen range, not the data's extent: one fresh point must not make a two-day axis.
     xAxis: { type: "time", axisLabel: { hideOverlap: true }, min: rangeEnd - minutes * 60000, max: rangeEnd },
     yAxis: { type: "value", scale: true },
