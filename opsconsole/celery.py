@@ -23,7 +23,7 @@ def schedule_periodic_jobs(sender, **kwargs):
 
     if not apps.ready:  # beat finalizes before Django is set up; the jobs register in AppConfig.ready
         django.setup()
-    from realtime.schedule import registered_jobs
+    from realtime.schedule import PERIODIC_QUEUE, registered_jobs
 
     for job in registered_jobs():
         # A run that waited longer than its interval is stale: the next one
@@ -40,7 +40,10 @@ def schedule_periodic_jobs(sender, **kwargs):
 
     sender.add_periodic_task(
         HEARTBEAT_INTERVAL_SECONDS,
-        sender.signature("realtime.tasks.heartbeat", options={"expires": HEARTBEAT_INTERVAL_SECONDS}),
+        # On the periodic jobs' queue: its heartbeat says that queue is being worked.
+        sender.signature(
+            "realtime.tasks.heartbeat", options={"expires": HEARTBEAT_INTERVAL_SECONDS, "queue": PERIODIC_QUEUE}
+        ),
         name="heartbeat",
     )
 

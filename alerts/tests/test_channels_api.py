@@ -66,7 +66,7 @@ def test_the_test_action_queues_a_signed_test_that_arrives(staff_client):
     receiver = Receiver()
     try:
         channel = NotificationChannel.objects.create(name="hook", kind="webhook", url=receiver.url)
-        answer = staff_client.post(f"{URL}{channel.pk}/test/")
+        answer = staff_client.post(f"{URL}{channel.pk}/test/", {}, content_type="application/json")
         assert answer.status_code == 202 and answer.json()["event"] == "test"
         assert deliver_notifications() == {"sent": 1}
         _, headers, body = receiver.requests[0]

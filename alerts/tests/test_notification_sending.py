@@ -162,7 +162,10 @@ def test_a_sender_killed_mid_send_sends_once_more_after_its_lease(settings):
 
 def test_notification_passes_go_to_a_celery_queue_of_their_own():
     app.loader.import_default_modules()
-    schedule = {entry["task"] + ":" + str(entry["args"][0]): entry["options"]["queue"] for entry in _beat_entries()}
+    schedule = {
+        entry["task"] + ":" + (str(entry["args"][0]) if entry["args"] else ""): entry["options"]["queue"]
+        for entry in _beat_entries()
+    }
     assert schedule["realtime.tasks.run_job:deliver-notifications"] == "notifications"
     assert {queue for name, queue in schedule.items() if "deliver-notifications" not in name} == {"celery"}
     assert set(django_settings.CELERY_TASK_QUEUES) == {"celery", "notifications"}  # a plain worker takes both
