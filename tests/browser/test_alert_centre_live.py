@@ -7,7 +7,8 @@ from tests.live import running_console
 
 pytestmark = pytest.mark.browser
 
-CONNECTED = "document.documentElement.dataset.realtime === 'connected'"
+# Functions, not expressions: the page's CSP (no unsafe-eval) refuses Playwright's eval of a string.
+CONNECTED = "() => document.documentElement.dataset.realtime === 'connected'"
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_a_resync_replaces_the_list_so_a_row_gone_while_offline_is_gone(console,
     page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: frames.append(payload)))
     command = console.stop_web(0)
     page.wait_for_function(
-        "['reconnecting', 'polling'].includes(document.documentElement.dataset.realtime)", timeout=10_000
+        "() => ['reconnecting', 'polling'].includes(document.documentElement.dataset.realtime)", timeout=10_000
     )
     # Removed behind the services' back: no event and no log line tell of it,
     # so only a list replaced by the server's can drop the row. And the page
@@ -90,7 +91,7 @@ def test_a_fallback_poll_replaces_the_list_so_a_row_gone_meanwhile_is_gone(conso
         f"from alerts.models import Alert; Alert.objects.filter(pk={gone['id']}).delete()",
     )
     page.evaluate("window.opsconsoleAlerts.stream.socket.close()")
-    page.wait_for_function("document.documentElement.dataset.realtime === 'polling'", timeout=20_000)
+    page.wait_for_function("() => document.documentElement.dataset.realtime === 'polling'", timeout=20_000)
     page.wait_for_selector(f"#alert-{gone['id']}", state="detached", timeout=10_000)
     assert page.locator(f"#alert-{kept['id']}").count() == 1
     assert page.evaluate("window.__notReloaded") is True
