@@ -105,12 +105,8 @@ class IncidentAdmin(admin.ModelAdmin):
             obj.pk = created.pk
 
 
-@admin.register(AlertEvent)
-class AlertEventAdmin(admin.ModelAdmin):
-    list_display = ("at", "kind", "actor", "alert_id", "incident_id", "text")
-    list_filter = ("kind",)
-    search_fields = ("actor", "text")
-    date_hierarchy = "at"
+class ReadOnlyLogAdmin(admin.ModelAdmin):
+    """An append-only log: shown, never added to, edited or pruned from the admin."""
 
     def has_add_permission(self, request):
         return False
@@ -120,6 +116,14 @@ class AlertEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AlertEvent)
+class AlertEventAdmin(ReadOnlyLogAdmin):
+    list_display = ("at", "kind", "actor", "alert_id", "incident_id", "text")
+    list_filter = ("kind",)
+    search_fields = ("actor", "text")
+    date_hierarchy = "at"
 
 
 class AuditedConfigAdmin(admin.ModelAdmin):
@@ -141,7 +145,7 @@ class AuditedConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConfigChange)
-class ConfigChangeAdmin(admin.ModelAdmin):
+class ConfigChangeAdmin(ReadOnlyLogAdmin):
     """The configuration audit: read-only, for finding out who changed what the pager depends on."""
 
     list_display = ("at", "actor", "action", "object_type", "object_id", "object_repr")
@@ -149,15 +153,6 @@ class ConfigChangeAdmin(admin.ModelAdmin):
     search_fields = ("actor", "object_repr", "object_id")
     date_hierarchy = "at"
     readonly_fields = [field.name for field in ConfigChange._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AlertRule)

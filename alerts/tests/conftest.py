@@ -4,6 +4,8 @@ from ipaddress import ip_network
 
 import pytest
 
+from tests.factories import make_user
+
 
 @pytest.fixture(autouse=True)
 def _loopback_receivers_allowed(settings):
@@ -11,3 +13,10 @@ def _loopback_receivers_allowed(settings):
     settings.OPSCONSOLE_WEBHOOK_DENY_NETWORKS = [
         ip_network(net) for net in ("169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128")
     ]
+
+
+@pytest.fixture
+def admin_client(client):
+    """A client signed in as a superuser, for the admin's pages."""
+    client.force_login(make_user(superuser=True))
+    return client

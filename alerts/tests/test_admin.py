@@ -5,17 +5,10 @@ import pytest
 from alerts import incidents, services
 from alerts.models import Alert, AlertEvent, EventKind, Incident
 from alerts.tests.factories import make_alert, make_incident
-from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
 ALERTS = "/admin/alerts/alert/"
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(make_user(superuser=True))
-    return client
 
 
 def run_action(client, action, alerts):

@@ -3,17 +3,10 @@
 import pytest
 
 from alerts.models import Delivery, NotificationChannel
-from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
 CHANNELS = "/admin/alerts/notificationchannel/"
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(make_user(superuser=True))
-    return client
 
 
 def form(**fields):
