@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertRule, Delivery, NotificationChannel
 from alerts.notifications import deliver_notifications, dispatch_notifications
+from alerts.notifications.dispatch import claim, send_and_record
 from alerts.tests.factories import make_alert
 from alerts.tests.receivers import Receiver, Silent
 from metrics.points import Point, tags_key
@@ -211,3 +212,36 @@ def test_a_failing_channel_gets_one_send_at_a_time_until_one_succeeds(settings):
         assert max(sum(start < end_ and start_ < end for start_, end_ in spans) for start, end in spans) <= 4
     finally:
         failing.close()
+
+
+def test_a_batch_starts_no_send_after_a_failed_one_and_puts_the_rest_back_uncounted():
+    failing = Receiver(lambda receiver, number, headers, body: (503, {}))
+    channel = NotificationChannel.objects.create(name="failing", kind="webhook", url=failing.url)
+    queue_alerts(3)
+    try:
+        ids = list(Delivery.objects.filter(channel=channel).order_by("id").values_list("id", flat=True))
+        outcome = send_and_record(claim(ids, timezone.now), timezone.now)
+        assert outcome.statuses == ["pending"] and len(failing.requests) == 1
+        first, *rest = Delivery.objects.filter(pk__in=ids).order_by("id")
+        assert (first.status, first.attempts, first.response_code) == ("pending", 1, 503)
+        assert [(row.status, row.attempts, row.claimed_until) for row in rest] == [("pending", 0, None)] * 2
+    finally:
+        failing.close()
+
+
+def test_a_healthy_receiver_gets_a_batch_in_order_each_recorded_as_sent_once():
+    healthy = Receiver()
+    channel = NotificationChannel.objects.create(name="healthy", kind="webhook", url=healthy.url)
+    queue_alerts(5)
+    try:
+        ids = list(Delivery.objects.filter(channel=channel).order_by("id").values_list("id", flat=True))
+        assert claim(ids, timezone.now)[0].pk == ids[0]
+        assert claim(ids, timezone.now) == []  # claimed already: nobody takes them twice
+        Delivery.objects.filter(pk__in=ids).update(status="pending", attempts=0, claimed_until=None)
+        assert send_and_record(claim(ids, timezone.now), timezone.now).statuses == ["sent"] * 5
+        assert [headers["webhook-id"] for _, headers, _ in healthy.requests] == [
+            f"opsconsole-delivery-{i}" for i in ids
+        ]
+        assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 1)}
+    finally:
+        healthy.close()
