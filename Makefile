@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Most tests wait on servers, browsers and clocks rather than the CPU, so
+# test files run in parallel processes (pytest-xdist; tests/workers.py).
+TEST_WORKERS ?= 2
 # SECRET_KEY from the environment, else the one kept in var/secret_key.
 WITH_SECRET = SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"
 
@@ -33,7 +36,7 @@ run: $(BIN)/.runtime-installed var/secret_key
 test: $(BIN)/.test-installed var/secret_key
 	export $(WITH_SECRET) && \
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Lint, format check, types, layers and known vulnerabilities; each fails the run on its own.
 lint: $(BIN)/.test-installed var/secret_key

@@ -8,8 +8,9 @@ Postgres database and a private Redis prefix. Everything started is stopped,
 and the database dropped, when the block ends.
 """
 
-import atexit
 import contextlib
+import fcntl
+import hashlib
 import os
 import secrets
 import shutil
@@ -79,27 +80,50 @@ def with_database(url, name):
 
 _collected = {}
 _collecting = threading.Lock()
+STATIC_CACHE = BASE_DIR / "var" / "test-static"
+
+
+def _static_sources_key():
+    """What collected files depend on: the console's static files, the pinned packages' (theirs) and the settings."""
+    digest = hashlib.sha256()
+    for path in sorted((BASE_DIR / "static").rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(BASE_DIR)}\0".encode() + path.read_bytes())
+    for name in ("requirements.txt", "opsconsole/settings.py"):
+        digest.update((BASE_DIR / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def collected_static(env):
-    """The static files, collected once per test run and shared by every console.
+    """The static files, collected once and shared by every console, across test runs and test processes.
 
     Collecting compresses every file (brotli and gzip), seconds of CPU that
-    each console would otherwise repeat for the same files.
+    each console, each run and each pytest-xdist worker would otherwise repeat
+    for the same files; a change to a static file, a pin or the settings makes
+    a fresh collection.
     """
     with _collecting:
         if "root" not in _collected:
-            var_dir = Path(tempfile.mkdtemp(prefix="opsconsole-static-"))
-            atexit.register(shutil.rmtree, var_dir, ignore_errors=True)
-            subprocess.run(
-                [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-                cwd=BASE_DIR,
-                env={**env, "OPSCONSOLE_VAR_DIR": str(var_dir)},
-                check=True,
-                capture_output=True,
-                timeout=300,
-            )
-            _collected["root"] = var_dir / "static"
+            STATIC_CACHE.mkdir(parents=True, exist_ok=True)
+            key = _static_sources_key()
+            with open(STATIC_CACHE / ".lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be collecting the same files
+                if not (STATIC_CACHE / key).is_dir():
+                    var_dir = Path(tempfile.mkdtemp(prefix="collecting-", dir=STATIC_CACHE))
+                    subprocess.run(
+                        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+                        cwd=BASE_DIR,
+                        env={**env, "OPSCONSOLE_VAR_DIR": str(var_dir)},
+                        check=True,
+                        capture_output=True,
+                        timeout=300,
+                    )
+                    for stale in STATIC_CACHE.iterdir():  # earlier collections, and any a killed run left half done
+                        if stale.is_dir() and stale != var_dir:
+                            shutil.rmtree(stale, ignore_errors=True)
+                    (var_dir / "static").rename(STATIC_CACHE / key)
+                    shutil.rmtree(var_dir, ignore_errors=True)
+            _collected["root"] = STATIC_CACHE / key
         return _collected["root"]
 
 
