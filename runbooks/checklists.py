@@ -52,8 +52,8 @@ def _locked_open_incident(incident_id: int) -> Incident:
     return incident
 
 
-def _record(kind: str, incident: Incident, actor: str, text: str, data: dict[str, Any]) -> None:
-    AlertEvent.objects.create(kind=kind, incident=incident, actor=actor, text=text, data=data)
+def _record(kind: str, incident: Incident, actor: str, text: str, data: dict[str, Any], at: Any = None) -> None:
+    AlertEvent.objects.create(kind=kind, incident=incident, actor=actor, text=text, data=data, at=at or timezone.now())
 
 
 @transaction.atomic
@@ -103,7 +103,8 @@ def tick_step(incident_id: int, checklist_id: int, number: int, actor: str) -> C
     step.ticked_by = actor
     step.save(update_fields=["ticked_at", "ticked_by"])
     data = {"checklist": checklist_id, "runbook": step.checklist.runbook_id, "step": number}
-    _record(EventKind.INCIDENT_STEP_TICKED, incident, actor, f"{step.checklist.title} · {number}. {step.text}", data)
+    text = f"{step.checklist.title} · {number}. {step.text}"
+    _record(EventKind.INCIDENT_STEP_TICKED, incident, actor, text, data, at=step.ticked_at)  # one moment, both places
     publish_incident(incident)
     return step
 
