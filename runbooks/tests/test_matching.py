@@ -106,3 +106,11 @@ def test_the_pushed_alert_carries_the_same_runbooks_as_the_api(django_capture_on
     answer = client.get(f"/api/v1/alerts/{alert.pk}/").json()
     assert answer["runbooks"] == [{"id": runbook.pk, "title": "CPU", "url": f"/runbooks/{runbook.pk}/"}]
     assert alert_data(alert) == answer
+
+
+def test_a_matcher_value_that_is_not_a_string_matches_only_an_equal_label_and_breaks_nothing():
+    # The admin takes any JSON for matchers; the API takes only strings.
+    odd = Runbook.objects.create(title="Odd", matchers={"host": ["db-1"]})
+    plain = make_runbook(title="Plain", matchers={"host": "db-1"})
+    assert [link["id"] for link in runbook_links({"host": "db-1"})] == [plain.pk]
+    assert [link["id"] for link in runbook_links({"host": ["db-1"]})] == [odd.pk]
