@@ -50,6 +50,16 @@ def _plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_runbook_list():
+    """Each test matches against its own runbooks: a rolled-back one must not linger in the process's list."""
+    from runbooks.matching import forget_runbooks
+
+    forget_runbooks()
+    yield
+    forget_runbooks()
+
+
 @pytest.fixture
 def staff_user(db):
     return make_user(staff=True)

@@ -202,6 +202,8 @@ class EventKind(models.TextChoices):
     INCIDENT_STATUS_CHANGED = "incident.status_changed"
     INCIDENT_NOTE = "incident.note"
     INCIDENT_ALERT_ATTACHED = "incident.alert_attached"
+    INCIDENT_CHECKLIST_STARTED = "incident.checklist_started"
+    INCIDENT_STEP_TICKED = "incident.step_ticked"
 
 
 class AppendOnlyQuerySet(models.QuerySet):

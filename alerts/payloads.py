@@ -12,6 +12,7 @@ from typing import TypedDict
 from rest_framework.fields import DateTimeField
 
 from alerts.models import Alert, Incident
+from runbooks.matching import RunbookLink, runbook_links
 
 # DRF's own rendering of a moment (the current time zone, "Z" for UTC), so an
 # alert pushed on a socket reads byte for byte as the REST answer. The field
@@ -45,6 +46,7 @@ class AlertDict(TypedDict):
     rule: int | None
     created_at: str | None
     updated_at: str | None
+    runbooks: list[RunbookLink]
 
 
 class IncidentDict(TypedDict):
@@ -115,6 +117,7 @@ def alert_data(alert: Alert) -> AlertDict:
         "rule": alert.rule_id,
         "created_at": _moment(alert.created_at),
         "updated_at": _moment(alert.updated_at),
+        "runbooks": runbook_links(alert.labels),
     }
 
 

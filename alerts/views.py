@@ -10,6 +10,8 @@ from alerts.payloads import alert_data, incident_data
 from alerts.services import alert_summary
 from realtime.replay import stream_position
 from realtime.topics import ALERTS
+from runbooks.checklists import incident_checklists
+from runbooks.models import Runbook
 
 FIRST_PAINT_ROWS = 200
 
@@ -41,10 +43,20 @@ def incident_detail(request, incident_id):
     incident = get_object_or_404(
         Incident.objects.select_related("commander").prefetch_related("alerts"), pk=incident_id
     )
+    alerts = [alert_data(alert) for alert in incident.alerts.order_by("-last_seen_at")]
+    # The runbooks the attached alerts call for come first in the "run a runbook" choice.
+    suggested = list(dict.fromkeys(link["id"] for alert in alerts for link in alert["runbooks"] if link["id"]))
+    others = Runbook.objects.exclude(pk__in=suggested).order_by("title", "id").values_list("id", "title")[:500]
+    titles = dict(Runbook.objects.filter(pk__in=suggested).values_list("id", "title"))
     state = {
         "incident": incident_data(incident),
-        "alerts": [alert_data(alert) for alert in incident.alerts.order_by("-last_seen_at")],
+        "alerts": alerts,
         "timeline": TimelineEntrySerializer(incident_services.timeline(incident.pk), many=True).data,
+        "checklists": incident_checklists(incident.pk),
+        "runbooks": [
+            *({"id": pk, "title": titles[pk], "suggested": True} for pk in suggested if pk in titles),
+            *({"id": pk, "title": title, "suggested": False} for pk, title in others),
+        ],
         "seq": seq,
     }
     return render(

@@ -5,7 +5,10 @@ Goal (issue 3): a list filtered by status and severity answers in under 100 ms.
 Runs the request through the whole stack (middleware, token auth, DRF,
 pagination) in-process, so the figure is server time without the network.
 
-    .venv/bin/python bench/alerts_list.py [--alerts 100000] [--repeat 30]
+    .venv/bin/python bench/alerts_list.py [--alerts 100000] [--repeat 30] [--runbooks 0]
+
+``--runbooks N`` adds N runbooks, one per host label of the first N hosts,
+so each listed alert is matched against them (issue 18).
 """
 
 import argparse
@@ -21,6 +24,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--runbooks", type=int, default=0)
     args = parser.parse_args()
     with throwaway_database("oc_bench_alerts"):
         from django.db import connection
@@ -28,6 +32,7 @@ def main():
         from django.utils import timezone
 
         from alerts.models import Alert
+        from runbooks.models import Runbook
         from tests.factories import make_token, make_user
 
         rng = random.Random(7)
@@ -55,6 +60,9 @@ def main():
                 Alert.objects.bulk_create(batch)
                 batch = []
         Alert.objects.bulk_create(batch)
+        Runbook.objects.bulk_create(
+            Runbook(title=f"Runbook {n}", body="1. Look", matchers={"host": f"host-{n}"}) for n in range(args.runbooks)
+        )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE alerts_alert")
         print(f"seeded {args.alerts:,} alerts in {time.perf_counter() - started:.1f} s")

@@ -17,6 +17,8 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from alerts.models import Alert, AlertRule, Incident, Silence
+from runbooks.checklists import run_runbook
+from runbooks.models import Runbook
 from tests.factories import make_token
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -65,12 +67,22 @@ def objects(db):
     silence = Silence.objects.create(
         matchers={"host": "db-1"}, ends_at=now + timedelta(hours=1), comment="maintenance", created_by="test"
     )
-    return {"alerts": alert.pk, "incidents": incident.pk, "rules": rule.pk, "silences": silence.pk}
+    runbook = Runbook.objects.create(title="disk full", body="1. Free space\n2. Check again", matchers={"x": "y"})
+    checklist, _ = run_runbook(incident.pk, runbook.pk, "test")
+    return {
+        "alerts": alert.pk,
+        "incidents": incident.pk,
+        "rules": rule.pk,
+        "silences": silence.pk,
+        "runbooks": runbook.pk,
+        "checklist": checklist.pk,
+    }
 
 
 def call(key, method, path, objects):
     resource = path.split("/")[3]
     url = path.replace("{id}", str(objects.get(resource, 1)))
+    url = url.replace("{checklist}", str(objects["checklist"])).replace("{number}", "1")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return getattr(client, method.lower())(url, {}, format="json")

@@ -14,6 +14,8 @@ from rest_framework.test import APIClient
 
 from alerts.models import Alert, AlertRule, Incident, NotificationChannel, Silence
 from opsconsole.strict import UNKNOWN_FIELD
+from runbooks.checklists import run_runbook
+from runbooks.models import Runbook
 from tests.factories import make_token, make_user
 
 WRITE_METHODS = ("post", "put", "patch")
@@ -34,6 +36,10 @@ VALID_BODIES = {
     ("PATCH", "/api/v1/channels/{id}/"): {"name": "renamed"},
     ("POST", "/api/v1/channels/{id}/test/"): {},
     ("POST", "/api/v1/silences/"): {"matchers": {"host": "db-2"}, "ends_at": "2099-01-01T00:00:00Z", "comment": "x"},
+    ("POST", "/api/v1/runbooks/"): {"title": "Disk full", "body": "1. Free space", "matchers": {"host": "db-1"}},
+    ("PATCH", "/api/v1/runbooks/{id}/"): {"category": "storage"},
+    ("POST", "/api/v1/incidents/{id}/checklists/"): {"runbook": "{runbook}"},
+    ("POST", "/api/v1/incidents/{id}/checklists/{checklist}/steps/{number}/tick/"): {},
 }
 # The ingest body has its own error shape (contract, section 2): `detail` names the field.
 OWN_ERROR_SHAPE = {("POST", "/api/v1/metrics/ingest/"): {"points": [{"name": "cpu", "value": 1}]}}
@@ -75,7 +81,13 @@ def objects(db):
         matchers={"host": "db-1"}, ends_at=timezone.now() + timedelta(hours=1), comment="maintenance", created_by="t"
     )
     channel = NotificationChannel.objects.create(name="mail", kind="email", emails="oncall@example.com")
+    runbook = Runbook.objects.create(title="Storage", body="1. Look\n2. Fix", matchers={"host": "db-1"})
+    spare_runbook = Runbook.objects.create(title="Spare", body="1. Only step")
+    checklist, _ = run_runbook(incident.pk, runbook.pk, "test")
     return {
+        "runbooks": runbook.pk,
+        "runbook": spare_runbook.pk,
+        "checklist": checklist.pk,
         "alerts": alert.pk,
         "spare": spare.pk,
         "incidents": incident.pk,
@@ -95,18 +107,24 @@ def client(objects):
 def stored_state():
     """Every row of the domain apps, so a refused write can be shown to have changed nothing."""
     state = {}
-    for label in ("alerts", "metrics"):
+    for label in ("alerts", "metrics", "runbooks"):
         for model in apps.get_app_config(label).get_models():
             state[model._meta.label] = sorted(model._default_manager.order_by().values_list(), key=repr)
     return state
 
 
 def fill(body, objects):
-    return {key: [objects["spare"]] if value == ["{alerts}"] else value for key, value in body.items()}
+    def filled(value):
+        if value == ["{alerts}"]:
+            return [objects["spare"]]
+        return objects["runbook"] if value == "{runbook}" else value
+
+    return {key: filled(value) for key, value in body.items()}
 
 
 def send(client, method, path, body, objects):
     url = path.replace("{id}", str(objects.get(path.split("/")[3], 0)))
+    url = url.replace("{checklist}", str(objects["checklist"])).replace("{number}", "1")
     return getattr(client, method.lower())(url, body, format="json")
 
 

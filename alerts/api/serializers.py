@@ -24,6 +24,7 @@ from alerts.models import (
 from alerts.payloads import alert_data, incident_data
 from alerts.windows import window_problems
 from opsconsole.strict import StrictModelSerializer, StrictSerializer
+from runbooks.matching import runbook_links
 
 MAX_ID = 2**63 - 1
 
@@ -73,10 +74,19 @@ class LabelsField(serializers.DictField):
         return labels
 
 
+class RunbookLinkSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="Null for the alert's own `runbook_url` label.")
+    title = serializers.CharField()
+    url = serializers.CharField(help_text="The runbook's page (a path), or the alert's `runbook_url`.")
+
+
 class AlertSerializer(serializers.ModelSerializer):
     # The fields describe the Alert shape to the schema; alert_data renders it.
     # (A comment, not a docstring: drf-spectacular would publish a docstring.)
     labels = LabelsField()
+    runbooks = serializers.SerializerMethodField(
+        help_text="The runbooks whose matchers the labels contain, then the `runbook_url` label as a link."
+    )
 
     class Meta:
         model = Alert
@@ -106,8 +116,13 @@ class AlertSerializer(serializers.ModelSerializer):
             "rule",
             "created_at",
             "updated_at",
+            "runbooks",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(RunbookLinkSerializer(many=True))
+    def get_runbooks(self, alert):
+        return runbook_links(alert.labels)
 
     def to_representation(self, alert):
         return alert_data(alert)

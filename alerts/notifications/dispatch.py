@@ -35,6 +35,7 @@ from alerts.models import Delivery, NotificationChannel
 from alerts.notifications.chat import send_apprise
 from alerts.notifications.email import send_email
 from alerts.notifications.queue import queue_repeats
+from alerts.notifications.render import with_absolute_links
 from alerts.notifications.targets import SendError
 from alerts.notifications.webhook import send_webhook
 from opsconsole import telemetry
@@ -127,7 +128,7 @@ def _send(delivery: Delivery) -> int | None:
     channel = delivery.channel
     timeout = settings.OPSCONSOLE_NOTIFY_TIMEOUT
     if channel.kind == NotificationChannel.Kind.WEBHOOK:
-        body = json.dumps(delivery.payload, separators=(",", ":"), default=str).encode()
+        body = json.dumps(with_absolute_links(delivery.payload), separators=(",", ":"), default=str).encode()
         return send_webhook(channel.url, channel.secret, f"opsconsole-delivery-{delivery.pk}", body, timeout)
     if channel.kind == NotificationChannel.Kind.EMAIL:
         send_email(channel.recipients(), delivery.payload, timeout)

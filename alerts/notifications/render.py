@@ -6,6 +6,7 @@ characters; :func:`one_line` makes a value safe for a header or a chat title.
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.urls import reverse
@@ -44,6 +45,28 @@ def one_line(text: object, limit: int = SUBJECT_MAX) -> str:
 
 def alert_link(alert_id: object) -> str:
     return settings.OPSCONSOLE_PUBLIC_URL + reverse("admin:alerts_alert_change", args=[alert_id])
+
+
+def absolute_url(url: str) -> str:
+    """A console path as a link a reader can follow from outside; a full URL as it is."""
+    return url if urlsplit(url).scheme else settings.OPSCONSOLE_PUBLIC_URL + url
+
+
+def with_absolute_links(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as a webhook receives it: the alert's runbook links absolute, like every other link it gets."""
+    alert = payload.get("alert")
+    if not isinstance(alert, dict) or not alert.get("runbooks"):
+        return payload
+    runbooks = [{**link, "url": absolute_url(str(link.get("url", "")))} for link in alert["runbooks"]]
+    return {**payload, "alert": {**alert, "runbooks": runbooks}}
+
+
+def _runbook_lines(alert: dict[str, Any]) -> list[str]:
+    # Payloads queued before runbooks existed have none: nothing to add.
+    return [
+        f"Runbook: {one_line(link.get('title', ''), 200)} {absolute_url(one_line(link.get('url', ''), 2000))}"
+        for link in alert.get("runbooks") or []
+    ]
 
 
 def headline(event: str, alert: dict[str, Any]) -> str:
@@ -88,6 +111,9 @@ def render(payload: dict[str, Any]) -> Message:
     ]
     if alert.get("message"):
         lines += ["", str(alert["message"])[:4000]]
+    runbooks = _runbook_lines(alert)
+    if runbooks:
+        lines += ["", *runbooks]
     if alert.get("id") is not None:
         lines += ["", f"Open the alert: {alert_link(alert['id'])}"]
     title = one_line(alert.get("title", ""), 500)

@@ -12,6 +12,8 @@ const KINDS = {
   "incident.status_changed": gettext("status changed"),
   "incident.note": gettext("note"),
   "incident.alert_attached": gettext("alert attached"),
+  "incident.checklist_started": gettext("checklist started"),
+  "incident.step_ticked": gettext("step ticked"),
   "alert.fired": gettext("alert fired"),
   "alert.updated": gettext("alert updated"),
   "alert.acknowledged": gettext("alert acknowledged"),
@@ -54,8 +56,67 @@ function showAlerts(alerts) {
     el("li", { id: `incident-alert-${alert.id}`, class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", alert.title)));
 }
 
+function showRunbookChoice(runbooks) {
+  const choice = document.getElementById("runbook-choice");
+  const suggested = runbooks.filter((runbook) => runbook.suggested);
+  const others = runbooks.filter((runbook) => !runbook.suggested);
+  const options = (list) => list.map((runbook) => el("option", { value: runbook.id }, runbook.title));
+  choice.replaceChildren(
+    suggested.length ? el("optgroup", { label: gettext("For these alerts") }, options(suggested)) : null,
+    others.length ? el("optgroup", { label: gettext("All runbooks") }, options(others)) : null);
+  document.getElementById("run-runbook").hidden = runbooks.length === 0;
+}
+
+function stepItem(checklist, step) {
+  const box = el("input", { type: "checkbox", id: `step-${checklist.id}-${step.number}`, checked: step.ticked_at !== null, disabled: step.ticked_at !== null });
+  box.dataset.checklist = checklist.id;
+  box.dataset.step = step.number;
+  return el("li", { class: step.ticked_at ? "ticked" : null },
+    el("label", { for: box.id }, box, " ", step.text),
+    step.ticked_at ? el("div", { class: "muted small" }, "✓ ", step.ticked_by, " · ",
+      el("time", { datetime: step.ticked_at, "data-relative": true, title: step.ticked_at }, timeAgo(step.ticked_at))) : null);
+}
+
+function showChecklists(checklists) {
+  document.getElementById("checklists").replaceChildren(...checklists.map((checklist) => {
+    const done = checklist.steps.filter((step) => step.ticked_at).length;
+    const heading = checklist.runbook
+      ? el("a", { href: `/runbooks/${checklist.runbook}/` }, checklist.title)
+      : checklist.title;
+    return el("section", { class: "checklist", id: `checklist-${checklist.id}` },
+      el("h3", {}, heading, " ", el("span", { class: "muted small" }, `${done}/${checklist.steps.length}`)),
+      el("ol", {}, checklist.steps.map((step) => stepItem(checklist, step))));
+  }));
+  document.getElementById("no-checklists").hidden = checklists.length > 0;
+}
+
+document.getElementById("checklists").addEventListener("change", async (event) => {
+  const box = event.target.closest("input[data-step]");
+  if (!box) return;
+  box.disabled = true;
+  try {
+    await api("POST", `/api/v1/incidents/${incidentId}/checklists/${box.dataset.checklist}/steps/${box.dataset.step}/tick/`);
+    await refresh();
+  } catch (error) {
+    box.checked = false;
+    box.disabled = false;
+    flash(error.message);
+  }
+});
+
+document.getElementById("run-runbook").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api("POST", `/api/v1/incidents/${incidentId}/checklists/`, { runbook: Number(document.getElementById("runbook-choice").value) });
+    await refresh();
+  } catch (error) {
+    flash(error.message);
+  }
+});
+
 async function refresh() {
   addEntries(await api("GET", `/api/v1/incidents/${incidentId}/timeline/`));
+  showChecklists(await api("GET", `/api/v1/incidents/${incidentId}/checklists/`));
   const page = await api("GET", `/api/v1/alerts/?incident=${incidentId}&page_size=200`);
   showAlerts(page.results);
 }
@@ -85,6 +146,8 @@ document.getElementById("note-form").addEventListener("submit", async (event) =>
 showIncident(state.incident);
 showAlerts(state.alerts);
 addEntries(state.timeline);
+showChecklists(state.checklists);
+showRunbookChoice(state.runbooks);
 keepTimesFresh();
 const stream = openStream("/ws/alerts", { since: state.seq, onResync: refresh });
 stream.on("incident", (message) => {
