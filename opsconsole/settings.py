@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "alerts",
     "metrics",
     "realtime",
+    "oncall",
 ]
 
 MIDDLEWARE = [

@@ -47,7 +47,11 @@ BACKOFF_CAP_SECONDS = 600
 
 Clock = Callable[[], datetime]
 # A delivery's status after an attempt, as GET /metrics names the attempt's outcome.
-OUTCOMES: dict[str, str] = {Delivery.Status.SENT: "sent", Delivery.Status.PENDING: "retrying", Delivery.Status.FAILED: "failed"}
+OUTCOMES: dict[str, str] = {
+    Delivery.Status.SENT: "sent",
+    Delivery.Status.PENDING: "retrying",
+    Delivery.Status.FAILED: "failed",
+}
 
 
 def lease() -> timedelta:
