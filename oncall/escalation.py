@@ -186,6 +186,21 @@ def _take_step(escalation: Escalation, alert: Alert, work: _Pass, out: dict[str,
     escalation.next_at = now + timedelta(minutes=step.wait_minutes)
 
 
+def _save_positions(escalations: list[Escalation]) -> None:
+    """Save where each escalation now stands: one UPDATE per distinct position, not a CASE per row.
+
+    A pass moves many alerts to the same place (the same step, due at the
+    same moment), so the groups are few however many alerts there are.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for e in escalations:
+        groups.setdefault((e.state, e.step, e.round, e.next_at, e.last_waited_minutes), []).append(e.pk)
+    for (state, step, round_, next_at, waited), ids in groups.items():
+        Escalation.objects.filter(pk__in=ids).update(
+            state=state, step=step, round=round_, next_at=next_at, last_waited_minutes=waited
+        )
+
+
 def _lock_firing(alert_ids: list[int]) -> dict[int, Alert]:
     # skip_locked: an alert being changed right now (or held by another engine) waits for the next pass.
     locked = Alert.objects.select_for_update(skip_locked=True).filter(pk__in=alert_ids).order_by("pk")
@@ -214,7 +229,7 @@ def _advance_batch(ids: list[tuple[int, int]], work: _Pass, counts: Counter[str]
             else:
                 _take_step(escalation, alert, work, out)
                 counts["steps"] += 1
-        Escalation.objects.bulk_update(due, ["state", "step", "round", "next_at", "last_waited_minutes"])
+        _save_positions(due)
         AlertEvent.objects.bulk_create(out["events"])
         now_pages = [page for page in out["pages"] if page.due_at <= work.now]
         _queue(now_pages, alerts, counts)
