@@ -87,3 +87,8 @@ def test_the_pages_are_for_staff(client):
     client.force_login(make_user(staff=False))
     assert client.get("/oncall/").status_code == 403
     assert client.get("/oncall/policies/new/").status_code == 403
+
+
+def test_the_page_speaks_chinese_when_asked(staff_client):
+    page = staff_client.get("/oncall/policies/new/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "新建升级策略" in page and "然后等待（分钟）" in page
