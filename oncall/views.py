@@ -5,6 +5,7 @@ same serializers as the API, so a page and a REST call refuse the same things.
 """
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -151,15 +152,16 @@ def policy_list(request):
 def schedule_edit(request):
     """A new schedule with its first rotation: the few fields most teams need (more layers: the API, the admin)."""
     errors: dict[str, str] = {}
-    values = {"time_zone": "UTC", "rotation": "weekly", "shift_days": 7, "handoff_time": "09:00", "members": []}
+    values: dict[str, Any] = {"time_zone": "UTC", "rotation": "weekly", "shift_days": 7, "handoff_time": "09:00"}
+    members: list[str] = []
     if request.method == "POST":
         post = request.POST
-        members = [post.get(f"member-{index}") for index in range(MEMBER_ROWS)]
         values = {
             key: post.get(key, "")
             for key in ("name", "time_zone", "rotation", "shift_days", "starts_on", "handoff_time")
         }
-        values["members"] = [member for member in members if member]
+        members = [post.get(f"member-{index}", "") for index in range(MEMBER_ROWS)]
+        members = [member for member in members if member]
         schedule_body = ScheduleSerializer(data={"name": values["name"], "time_zone": values["time_zone"]})
         if schedule_body.is_valid():
             layer_data = {
@@ -168,7 +170,7 @@ def schedule_edit(request):
                 "shift_days": values["shift_days"] or 7,
                 "starts_on": values["starts_on"],
                 "handoff_time": values["handoff_time"],
-                "users": values["members"],
+                "users": members,
             }
             layer_body = LayerSerializer(data=layer_data)
             layer_body.fields["schedule"].required = False
@@ -182,9 +184,7 @@ def schedule_edit(request):
     context = {
         "values": values,
         "errors": errors,
-        "member_rows": [
-            values["members"][index] if index < len(values["members"]) else "" for index in range(MEMBER_ROWS)
-        ],
+        "member_rows": members + [""] * (MEMBER_ROWS - len(members)),
         "rotations": Layer.Rotation.choices,
         "users": get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username"),
         "zones": COMMON_ZONES,
