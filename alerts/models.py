@@ -204,6 +204,10 @@ class EventKind(models.TextChoices):
     INCIDENT_ALERT_ATTACHED = "incident.alert_attached"
     INCIDENT_CHECKLIST_STARTED = "incident.checklist_started"
     INCIDENT_STEP_TICKED = "incident.step_ticked"
+    # Written by the on-call escalation engine (oncall.escalation).
+    ESCALATION_STEP = "escalation.step"
+    ESCALATION_PAGE = "escalation.page"
+    ESCALATION_STOPPED = "escalation.stopped"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -352,6 +356,8 @@ class NotificationChannel(models.Model):
         null=True, blank=True, help_text="Seconds: page again while an alert fires unacknowledged; empty: never."
     )
     enabled = models.BooleanField(default=True)
+    # A person's contact method (oncall.ContactMethod): paged only by escalation, never routed to.
+    personal = models.BooleanField(default=False, editable=False)
 
     def __str__(self):
         return f"{self.name} ({self.kind})"

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from alerts.flapping import notification_for
@@ -23,6 +24,10 @@ from realtime.publish import publish, publish_on_commit
 from realtime.topics import ALERTS
 
 SYSTEM_ACTOR = "system"
+
+# Sent inside the change's transaction with ``alert`` and ``kind`` for every
+# event recorded; the on-call app starts and cuts short escalations on it.
+alert_changed = Signal()
 
 
 class IllegalTransition(Exception):
@@ -75,6 +80,7 @@ def _record(kind: str, alert: Alert, actor: str, text: str = "", data: dict[str,
     AlertEvent.objects.create(
         kind=kind, alert=alert, incident_id=alert.incident_id, actor=actor, text=text, data=data or {}
     )
+    alert_changed.send(sender=Alert, alert=alert, kind=kind)
 
 
 def _active_silences(at: datetime) -> list[dict[str, str]]:

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "metrics",
     "realtime",
     "runbooks",
+    "oncall",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("alerts.api.urls")),
     path("", include("metrics.api.urls")),
     path("", include("runbooks.api.urls")),
+    path("", include("oncall.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own: the CSP runs no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -35,4 +36,5 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("metrics.urls")),
     path("", include("runbooks.urls")),
+    path("", include("oncall.urls")),
 ]

@@ -13,6 +13,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from alerts.models import Alert, AlertRule, Incident, NotificationChannel, Silence
+from oncall.models import NotificationRule, Override
 from opsconsole.strict import UNKNOWN_FIELD
 from runbooks.checklists import run_runbook
 from runbooks.models import Runbook
@@ -40,6 +41,40 @@ VALID_BODIES = {
     ("PATCH", "/api/v1/runbooks/{id}/"): {"category": "storage"},
     ("POST", "/api/v1/incidents/{id}/checklists/"): {"runbook": "{runbook}"},
     ("POST", "/api/v1/incidents/{id}/checklists/{checklist}/steps/{number}/tick/"): {},
+    ("POST", "/api/v1/oncall/schedules/"): {"name": "secondary", "time_zone": "Europe/Berlin"},
+    ("PATCH", "/api/v1/oncall/schedules/{id}/"): {"name": "renamed"},
+    ("POST", "/api/v1/oncall/layers/"): {
+        "schedule": "{oncall/schedules}",
+        "name": "weekly",
+        "starts_on": "2026-03-02",
+        "handoff_time": "09:00",
+        "users": ["{user}"],
+    },
+    ("PATCH", "/api/v1/oncall/layers/{id}/"): {"name": "renamed"},
+    ("POST", "/api/v1/oncall/overrides/"): {
+        "schedule": "{oncall/schedules}",
+        "user": "{user}",
+        "starts_at": "2026-03-06T18:00:00Z",
+        "ends_at": "2026-03-07T06:00:00Z",
+    },
+    ("PATCH", "/api/v1/oncall/overrides/{id}/"): {"ends_at": "2099-01-01T00:00:00Z"},
+    ("POST", "/api/v1/oncall/feeds/"): {"schedule": "{oncall/schedules}"},
+    ("POST", "/api/v1/oncall/contact-methods/"): {
+        "user": "{user}",
+        "label": "mail",
+        "kind": "email",
+        "emails": "bo@example.com",
+    },
+    ("PATCH", "/api/v1/oncall/contact-methods/{id}/"): {"label": "renamed"},
+    ("POST", "/api/v1/oncall/contact-methods/{id}/test/"): {},
+    ("POST", "/api/v1/oncall/notification-rules/"): {
+        "severity": "critical",
+        "contact_method": "{oncall/contact-methods}",
+        "delay_minutes": 5,
+    },
+    ("PATCH", "/api/v1/oncall/notification-rules/{id}/"): {"delay_minutes": 10},
+    ("POST", "/api/v1/oncall/policies/"): {"name": "db", "steps": [{"target": "users", "users": ["{user}"]}]},
+    ("PATCH", "/api/v1/oncall/policies/{id}/"): {"repeat": 2},
 }
 # The ingest body has its own error shape (contract, section 2): `detail` names the field.
 OWN_ERROR_SHAPE = {("POST", "/api/v1/metrics/ingest/"): {"points": [{"name": "cpu", "value": 1}]}}
@@ -85,6 +120,7 @@ def objects(db):
     spare_runbook = Runbook.objects.create(title="Spare", body="1. Only step")
     checklist, _ = run_runbook(incident.pk, runbook.pk, "test")
     return {
+        **_on_call_objects(),
         "runbooks": runbook.pk,
         "runbook": spare_runbook.pk,
         "checklist": checklist.pk,
@@ -94,6 +130,29 @@ def objects(db):
         "rules": rule.pk,
         "silences": silence.pk,
         "channels": channel.pk,
+    }
+
+
+def _on_call_objects():
+    from oncall.contacts import add_contact_method
+    from oncall.tests.factories import make_policy, make_schedule
+
+    user = make_user(username="ana")
+    schedule = make_schedule([user])
+    method = add_contact_method(user, "pager", "email", emails="ana@example.com")
+    rule = NotificationRule.objects.create(user=user, severity="critical", contact_method=method)
+    override = Override.objects.create(
+        schedule=schedule, user=user, starts_at=timezone.now(), ends_at=timezone.now() + timedelta(hours=1)
+    )
+    policy = make_policy([{"target": "users", "users": [user]}])
+    return {
+        "user": user.pk,
+        "oncall/schedules": schedule.pk,
+        "oncall/layers": schedule.layers.get().pk,
+        "oncall/overrides": override.pk,
+        "oncall/contact-methods": method.pk,
+        "oncall/notification-rules": rule.pk,
+        "oncall/policies": policy.pk,
     }
 
 
@@ -107,23 +166,35 @@ def client(objects):
 def stored_state():
     """Every row of the domain apps, so a refused write can be shown to have changed nothing."""
     state = {}
-    for label in ("alerts", "metrics", "runbooks"):
+    for label in ("alerts", "metrics", "runbooks", "oncall"):
         for model in apps.get_app_config(label).get_models():
             state[model._meta.label] = sorted(model._default_manager.order_by().values_list(), key=repr)
     return state
 
 
-def fill(body, objects):
-    def filled(value):
-        if value == ["{alerts}"]:
-            return [objects["spare"]]
-        return objects["runbook"] if value == "{runbook}" else value
+def _filled(value, objects):
+    if value == ["{alerts}"]:
+        return [objects["spare"]]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return objects[value[1:-1]]
+    if isinstance(value, list):
+        return [_filled(item, objects) for item in value]
+    if isinstance(value, dict):
+        return {key: _filled(item, objects) for key, item in value.items()}
+    return value
 
-    return {key: filled(value) for key, value in body.items()}
+
+def fill(body, objects):
+    return {key: _filled(value, objects) for key, value in body.items()}
+
+
+def _resource(path):
+    parts = path.split("/")
+    return "/".join(parts[3:5]) if parts[3] == "oncall" else parts[3]
 
 
 def send(client, method, path, body, objects):
-    url = path.replace("{id}", str(objects.get(path.split("/")[3], 0)))
+    url = path.replace("{id}", str(objects.get(_resource(path), 0)))
     url = url.replace("{checklist}", str(objects["checklist"])).replace("{number}", "1")
     return getattr(client, method.lower())(url, body, format="json")
 

@@ -108,7 +108,7 @@ class SendTestSerializer(StrictSerializer):
 )
 class ChannelViewSet(AuditedConfigMixin, viewsets.ModelViewSet):
     lookup_value_regex = r"[0-9]{1,18}"
-    queryset = NotificationChannel.objects.all()
+    queryset = NotificationChannel.objects.filter(personal=False)  # contact methods: /api/v1/oncall/contact-methods/
     serializer_class = ChannelSerializer
     filterset_fields = ["kind", "enabled"]
     ordering_fields = ["id", "name"]

@@ -37,7 +37,7 @@ def queue_for(alert_payload: AlertDict, event_kind: str, **extra: Any) -> list[D
             return []
         channels = [
             channel
-            for channel in NotificationChannel.objects.filter(enabled=True).order_by("id")
+            for channel in NotificationChannel.objects.filter(enabled=True, personal=False).order_by("id")
             if channel.routes(alert_payload["severity"], alert_payload["category"])
         ]
     else:
@@ -55,7 +55,7 @@ def queue_repeats(now: datetime | None = None) -> int:
     """Page again, per channel's ``repeat_interval``, each alert still firing, unacknowledged and unsilenced."""
     now = now or timezone.now()
     queued = 0
-    for channel in NotificationChannel.objects.filter(enabled=True, repeat_interval__gt=0):
+    for channel in NotificationChannel.objects.filter(enabled=True, personal=False, repeat_interval__gt=0):
         last_page = Delivery.objects.filter(channel=channel, alert_id=OuterRef("pk"), event__in=PAGES)
         unsent = last_page.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING])
         due = (
