@@ -14,6 +14,7 @@ handler500 = "opsconsole.api.server_error"
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("alerts.api.urls")),
     path("", include("metrics.api.urls")),
+    path("", include("components.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own: the CSP runs no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -33,4 +34,5 @@ urlpatterns = [
     path("api/v2/write", InfluxWriteView.as_view(), name="influx-write"),
     path("", include("alerts.urls")),
     path("", include("metrics.urls")),
+    path("", include("components.urls")),
 ]

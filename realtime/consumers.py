@@ -1,4 +1,4 @@
-"""The ``/ws/alerts`` and ``/ws/metrics`` endpoints.
+"""The ``/ws/alerts``, ``/ws/metrics`` and ``/ws/status`` endpoints.
 
 Thin on purpose: ``protocol`` validates frames, ``filters`` decides what a
 socket wants, ``delivery`` paces what it gets; this module only wires them.
@@ -21,7 +21,7 @@ from realtime.frames import Frame
 from realtime.history import recent_history
 from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
 from realtime.subscriptions import Subscription
-from realtime.topics import ALERTS, METRICS
+from realtime.topics import ALERTS, METRICS, STATUS
 from realtime.transport import WriteFlow
 
 logger = logging.getLogger(__name__)
@@ -306,3 +306,7 @@ class AlertsConsumer(StreamConsumer):
 
 class MetricsConsumer(StreamConsumer):
     topic = METRICS
+
+
+class StatusConsumer(StreamConsumer):
+    topic = STATUS

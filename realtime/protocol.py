@@ -20,7 +20,7 @@ MAX_SERVER_FRAME_BYTES = 1024 * 1024
 MIN_INTERVAL_MS, MAX_INTERVAL_MS = 50, 10_000
 MAX_HISTORY_MINUTES = 7 * 24 * 60
 MAX_LIST = 50
-FILTER_FIELDS = ("severity", "category", "source", "status", "host", "name")
+FILTER_FIELDS = ("severity", "category", "source", "status", "host", "name", "component", "service", "object", "action")
 
 INVALID_JSON = "INVALID_JSON"
 UNKNOWN_TYPE = "UNKNOWN_TYPE"
