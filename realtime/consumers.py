@@ -205,8 +205,12 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         await self.send_frame(envelope("ack", {"action": "set_interval", "ms": data["ms"]}))
 
     async def on_request_data(self, data: dict[str, Any]) -> None:
-        series = await database_sync_to_async(recent_history)(data["metrics"], data["tags"], data["history_minutes"])
-        await self.send_frame(envelope("data", {"series": series, "history_minutes": data["history_minutes"]}))
+        series = await database_sync_to_async(recent_history)(
+            data["metrics"], data["tags"], data["history_minutes"], data["agg"]
+        )
+        await self.send_frame(
+            envelope("data", {"series": series, "history_minutes": data["history_minutes"], "agg": data["agg"]})
+        )
 
     async def on_resume(self, data: dict[str, Any]) -> None:
         since = data["since"]
