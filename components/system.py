@@ -25,7 +25,7 @@ import time
 from django.db import close_old_connections
 
 from components.models import SystemEvent
-from components.services import report_status
+from components.services import check_missed_reports, report_status
 from realtime.heartbeat import HEARTBEAT_INTERVAL_SECONDS, STALE_AFTER_SECONDS
 from realtime.lifecycle import STARTED, STOPPED
 from realtime.publish import publish_on_commit
@@ -38,6 +38,9 @@ EXPECT_EVERY = int(HEARTBEAT_INTERVAL_SECONDS)
 # What /readyz already tolerates: three missed beats.
 GRACE = int(STALE_AFTER_SECONDS - HEARTBEAT_INTERVAL_SECONDS)
 WEB_REPORT_EVERY = 15
+# Each web process also looks for missed reports this often: the worker that
+# runs the periodic check may be the very part that stopped.
+WEB_CHECK_EVERY = 5
 _last_report: dict[str, float] = {}
 
 
@@ -78,11 +81,15 @@ def on_process_event(event: str, service: str, pid: int) -> None:
 
 
 def _report_web_forever(name: str, pid: int) -> None:
+    reported = time.monotonic()
     while True:
-        time.sleep(WEB_REPORT_EVERY)
+        time.sleep(WEB_CHECK_EVERY)
         try:
             close_old_connections()
-            report_status(name, "running", expect_every=WEB_REPORT_EVERY, details={"pid": pid})
+            if time.monotonic() - reported >= WEB_REPORT_EVERY:
+                report_status(name, "running", expect_every=WEB_REPORT_EVERY, details={"pid": pid})
+                reported = time.monotonic()
+            check_missed_reports()  # claimed row by row: several processes checking at once raise one alert
         except Exception:  # the database may be away for a while; the miss will say so
             logger.exception("Could not report %s", name)
 

@@ -19,8 +19,16 @@ function detailsText(details) {
   return entries.length ? entries.map(([key, value]) => `${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`).join(", ") : "";
 }
 
+// A component that said it stopped is not expected to report (components.services.NOT_EXPECTED).
+const NOT_EXPECTED = new Set(["stopped"]);
+
+/** Missed by the server's check, or already past its due time here: the check may be what stopped. */
+function isMissing(component) {
+  return component.missed || (!NOT_EXPECTED.has(component.status) && Date.now() > Date.parse(component.due_at));
+}
+
 function badge(component) {
-  const missing = component.missed;
+  const missing = isMissing(component);
   return el("span", { class: "status-badge", dataset: { status: component.status, missed: String(missing) } },
     missing ? gettext("missing") : component.status);
 }
@@ -30,11 +38,14 @@ function row(component) {
     el("th", { scope: "row", class: "component-name" }, component.component),
     el("td", {}, badge(component)),
     el("td", {}, el("time", { class: "report-age", datetime: component.last_check }, age(component.last_check))),
-    el("td", { class: "expect" }, `${component.expect_every} s`),
+    el("td", { class: "expect", dataset: { label: gettext("every") } }, `${component.expect_every} s`),
     el("td", { class: "details" }, el("code", {}, detailsText(component.details))));
 }
 
+const known = new Map();
+
 function showComponent(component) {
+  known.set(component.component, component);
   const fresh = row(component);
   const existing = rows.querySelector(`tr[data-component="${CSS.escape(component.component)}"]`);
   if (existing) {
@@ -48,6 +59,10 @@ function showComponent(component) {
 
 function tickAges() {
   for (const time of rows.querySelectorAll("time.report-age")) time.textContent = age(time.dateTime);
+  for (const component of known.values()) {
+    const shown = rows.querySelector(`tr[data-component="${CSS.escape(component.component)}"] .status-badge`);
+    if (shown && shown.dataset.missed !== String(isMissing(component))) shown.replaceWith(badge(component));
+  }
 }
 
 const ACTIONS = { created: gettext("created"), changed: gettext("changed"), deleted: gettext("deleted") };
@@ -70,7 +85,8 @@ function logEvent(type, data, at) {
   while (log.children.length > LOG_LIMIT) log.lastElementChild.remove();
 }
 
-rows.replaceChildren(...state.components.map(row));
+rows.replaceChildren();
+state.components.forEach(showComponent);
 for (const event of [...state.events].reverse()) logEvent(event.type, event.data, event.data.at);
 setInterval(tickAges, 1000);
 
