@@ -70,9 +70,10 @@ const SERVICE_EVENTS = { started: gettext("started"), stopped: gettext("stopped"
 
 function eventText(type, data) {
   if (type === "config") {
-    return format(gettext("%(object)s %(name)s %(action)s by %(who)s"), {
-      object: data.object, name: data.name || `#${data.id}`, action: ACTIONS[data.action] || data.action, who: data.updated_by,
-    });
+    // The object's own name usually says what it is ("silence {…} until …"): the kind is a tag beside it.
+    return [el("code", { class: "object-kind" }, data.object), " ", format(gettext("%(name)s %(action)s by %(who)s"), {
+      name: data.name || `#${data.id}`, action: ACTIONS[data.action] || data.action, who: data.updated_by,
+    })];
   }
   return format(gettext("%(service)s %(event)s (pid %(pid)s on %(host)s, version %(version)s)"), {
     service: data.service, event: SERVICE_EVENTS[data.event] || data.event, pid: data.pid, host: data.host || "", version: data.version,
