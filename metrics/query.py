@@ -36,6 +36,7 @@ ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)  # buckets align to whole steps since 
 class SeriesPoints(TypedDict):
     name: str
     tags: dict[str, str]
+    unit: str  # the stored series' unit ("" when none was given); a rate's is per second
     points: list[list[Any]]  # [epoch seconds, value]
 
 
@@ -100,7 +101,16 @@ def query_series(
             series_id: [[at, _pick(agg, parts)] for at, parts in buckets]
             for series_id, buckets in _buckets_python(ids, start, end, step).items()
         }
-    return [{"name": item.name, "tags": item.tags, "points": points.get(item.pk, [])} for item in series]
+    return [
+        {"name": item.name, "tags": item.tags, "unit": _unit(item.unit, agg), "points": points.get(item.pk, [])}
+        for item in series
+    ]
+
+
+def _unit(unit: str, agg: str) -> str:
+    if agg == "count":
+        return ""
+    return f"{unit}/s" if agg == RATE and unit else unit
 
 
 def _pick(agg: str, parts: BucketParts) -> float | None:

@@ -1,5 +1,6 @@
 """``agg=rate``: the per-second rate of a counter, across counter resets, as Prometheus' rate() counts them."""
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -136,3 +137,36 @@ async def test_request_data_answers_with_rate():
     refused = await ask(socket, {"type": "request_data", "data": {"metrics": ["net_bytes"], "agg": "p99"}})
     assert refused["type"] == "error" and "data.agg" in refused["data"]["message"]
     await socket.disconnect()
+
+
+def test_a_unit_given_on_ingest_is_stored_on_the_series_and_carried_by_queries(staff_client):
+    at = START.isoformat()
+    answer = staff_client.post(
+        "/api/v1/metrics/ingest/",
+        json.dumps(
+            {"points": [{"name": "net_bytes", "value": 1, "unit": "By", "timestamp": at, "tags": {"host": "h1"}}]}
+        ),
+        content_type="application/json",
+    )
+    assert answer.status_code == 202, answer.content
+    assert Series.objects.get(name="net_bytes").unit == "By"
+    window = {"start": START, "end": START + timedelta(minutes=1), "step": 60}
+    assert query_series(name="net_bytes", agg="rate", **window)[0]["unit"] == "By/s"
+    assert query_series(name="net_bytes", agg="max", **window)[0]["unit"] == "By"
+    assert query_series(name="net_bytes", agg="count", **window)[0]["unit"] == ""
+
+
+def test_a_unit_with_spaces_is_a_400_naming_it(staff_client):
+    answer = staff_client.post(
+        "/api/v1/metrics/ingest/",
+        json.dumps({"points": [{"name": "m", "value": 1, "unit": "bytes per second"}]}),
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == [
+        {
+            "index": 0,
+            "field": "unit",
+            "message": "must be 1-32 printable ASCII characters without spaces, e.g. By or ms",
+        }
+    ]
