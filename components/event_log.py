@@ -5,6 +5,10 @@ state of every component that changed since then, and every configuration
 change and process event since then, in the order they happened.
 """
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from alerts.config_audit import config_data
 from alerts.models import ConfigChange
 from components.models import Component, SystemEvent
@@ -23,7 +27,9 @@ def changes_since(moment):
     systems = list(SystemEvent.objects.filter(at__gte=moment).order_by("at", "id")[: MAX_LOG_ROWS + 1])
     if len(components) + len(configs) + len(systems) > MAX_LOG_ROWS:
         return None
-    changes = [(item.updated_at, "status", status_data(item)) for item in components]
+    changes: list[tuple[datetime, str, Mapping[str, Any]]] = [
+        (item.updated_at, "status", status_data(item)) for item in components
+    ]
     changes += [(item.at, "config", config_data(item)) for item in configs]
     changes += [(item.at, "system", system_data(item)) for item in systems]
     changes.sort(key=lambda change: change[0])

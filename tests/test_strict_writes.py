@@ -24,6 +24,7 @@ VALID_BODIES = {
     ("PATCH", "/api/v1/alerts/{id}/"): {"title": "renamed"},
     ("POST", "/api/v1/alerts/{id}/acknowledge/"): {},
     ("POST", "/api/v1/alerts/{id}/resolve/"): {"resolution": "fixed"},
+    ("POST", "/api/v1/components/{name}/status/"): {"status": "running", "expect_every": 60},
     ("POST", "/api/v1/incidents/"): {"title": "new incident"},
     ("PATCH", "/api/v1/incidents/{id}/"): {"title": "renamed"},
     ("POST", "/api/v1/incidents/{id}/alerts/"): {"alerts": ["{alerts}"]},
@@ -106,7 +107,7 @@ def fill(body, objects):
 
 
 def send(client, method, path, body, objects):
-    url = path.replace("{id}", str(objects.get(path.split("/")[3], 0)))
+    url = path.replace("{id}", str(objects.get(path.split("/")[3], 0))).replace("{name}", "probe")
     return getattr(client, method.lower())(url, body, format="json")
 
 

@@ -1,5 +1,7 @@
 """``/ws/status``: status, system and config frames, filters, and resume after a reconnect."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -16,10 +18,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def make_silence():
-    from datetime import UTC, datetime, timedelta
-
     silence = Silence(matchers={"team": "db"}, ends_at=datetime.now(UTC) + timedelta(hours=1), comment="maint")
-    return save_audited("alice", lambda: (silence.save(), silence)[1])
+
+    def save():
+        silence.save()
+        return silence
+
+    return save_audited("alice", save)
 
 
 async def test_status_system_and_config_events_reach_the_socket():

@@ -3,6 +3,7 @@
 import json
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -150,7 +151,7 @@ def test_a_unit_given_on_ingest_is_stored_on_the_series_and_carried_by_queries(s
     )
     assert answer.status_code == 202, answer.content
     assert Series.objects.get(name="net_bytes").unit == "By"
-    window = {"start": START, "end": START + timedelta(minutes=1), "step": 60}
+    window: dict[str, Any] = {"start": START, "end": START + timedelta(minutes=1), "step": 60}
     assert query_series(name="net_bytes", agg="rate", **window)[0]["unit"] == "By/s"
     assert query_series(name="net_bytes", agg="max", **window)[0]["unit"] == "By"
     assert query_series(name="net_bytes", agg="count", **window)[0]["unit"] == ""
