@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from components.models import SystemEvent
 from components.services import check_missed_reports, report_status
@@ -68,7 +68,7 @@ def record_system_event(event: str, service: str, pid: int) -> SystemEvent:
 
 def on_process_event(event: str, service: str, pid: int) -> None:
     """``realtime.lifecycle``'s listener: record the event; a web process also reports itself."""
-    close_old_connections()
+    _fresh_connection()
     record_system_event(event, service, pid)
     if service == "web":
         name = web_component_name(pid)
@@ -77,7 +77,15 @@ def on_process_event(event: str, service: str, pid: int) -> None:
             threading.Thread(target=_report_web_forever, args=(name, pid), name="report-web", daemon=True).start()
         elif event == STOPPED:
             report_status(name, "stopped", expect_every=WEB_REPORT_EVERY, details={"pid": pid})
-    close_old_connections()
+    _fresh_connection()
+
+
+def _fresh_connection() -> None:
+    # Announcements come from threads of their own, signal handlers and exit
+    # hooks, where the connection may have gone stale; inside a transaction
+    # (a test's) it is the caller's to keep.
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def _report_web_forever(name: str, pid: int) -> None:
