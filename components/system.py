@@ -111,4 +111,5 @@ def on_heartbeat(role: str) -> None:
     if now - _last_report.get(role, float("-inf")) < HEARTBEAT_INTERVAL_SECONDS / 2:
         return
     _last_report[role] = now
+    _fresh_connection()  # beat's one thread keeps its connection across a database restart otherwise
     report_status(role, "running", expect_every=EXPECT_EVERY, grace=GRACE, details={"pid": os.getpid()})
