@@ -4,7 +4,8 @@ Rules, silences and notification channels decide who is paged; a change to
 one must be traceable. Every create, change and delete, from the REST API
 or the admin, calls :func:`record_config_change` in the same transaction as
 the write, so the audit line and the change commit together or not at all.
-Later ``config`` system events read from this log.
+Each line is also pushed on ``/ws/status`` as a ``config`` event once it
+commits (``config_data``), and that topic's resume reads this log.
 """
 
 from collections.abc import Callable, Collection
@@ -14,6 +15,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 
 from alerts.models import ConfigChange
+from realtime.publish import publish_on_commit
+from realtime.topics import STATUS
 
 # Values never copied into the audit: it is readable by every admin user.
 REDACTED_FIELDS = frozenset({"secret", "password", "token"})
@@ -57,7 +60,7 @@ def record_config_change(
         action = ConfigChange.Action.DELETED
     else:
         action = ConfigChange.Action.CHANGED
-    return ConfigChange.objects.create(
+    change = ConfigChange.objects.create(
         actor=actor,
         action=action,
         object_type=obj._meta.label_lower,
@@ -66,6 +69,32 @@ def record_config_change(
         before=before,
         after=after,
     )
+    publish_on_commit(STATUS, "config", config_data(change))
+    return change
+
+
+# What a ``config`` event calls each audited model; another model is called by its model name.
+OBJECT_NAMES = {
+    "alerts.alertrule": "rule",
+    "alerts.silence": "silence",
+    "alerts.notificationchannel": "channel",
+    "alerts.runbook": "runbook",
+    "runbooks.runbook": "runbook",
+}
+
+
+def config_data(change: ConfigChange) -> dict[str, Any]:
+    """The ``config`` event's data for one audit line (contract section 8)."""
+    return {
+        "action": change.action,
+        "object": OBJECT_NAMES.get(change.object_type, change.object_type.rsplit(".", 1)[-1]),
+        "id": change.object_id,
+        "name": change.object_repr,
+        "old_values": change.before,
+        "new_values": change.after,
+        "updated_by": change.actor,
+        "at": change.at.isoformat(),
+    }
 
 
 def save_audited(actor: str, save: Callable[[], models.Model], instance: models.Model | None = None) -> models.Model:

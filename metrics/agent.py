@@ -39,6 +39,16 @@ EXIT_TOKEN_REFUSED = 3
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 60.0
 
 
+# Units as OTLP writes them, stored on each series and shown on the console's chart axes.
+UNITS = {
+    "cpu_percent": "%",
+    "memory_percent": "%",
+    "disk_usage_percent": "%",
+    "network_bytes_sent": "By",
+    "network_bytes_recv": "By",
+}
+
+
 def snapshot(tags, first=False):
     """This host's numbers now, as ingest points.
 
@@ -61,7 +71,11 @@ def snapshot(tags, first=False):
         "load_5m": load_5m,
         "load_15m": load_15m,
     }
-    return [{"name": name, "value": float(value), "timestamp": now, "tags": tags} for name, value in values.items()]
+    points = [{"name": name, "value": float(value), "timestamp": now, "tags": tags} for name, value in values.items()]
+    for point in points:
+        if point["name"] in UNITS:
+            point["unit"] = UNITS[point["name"]]
+    return points
 
 
 class Agent:

@@ -73,13 +73,22 @@ STORED_FIELDS = (
 )
 
 
+UNITS = {  # the agent's (metrics/agent.py), for the same series
+    "cpu_percent": "%",
+    "memory_percent": "%",
+    "disk_usage_percent": "%",
+    "network_bytes_sent": "By",
+    "network_bytes_recv": "By",
+}
+
+
 def snapshot_points(snapshot, at):
     """The snapshot as metric points tagged with its host, so history survives restarts."""
     tags = {"host": snapshot["host"]}
     values = {field: snapshot[field] for field in STORED_FIELDS}
     values["network_bytes_sent"] = snapshot["network_io"]["bytes_sent"]
     values["network_bytes_recv"] = snapshot["network_io"]["bytes_recv"]
-    return [Point(name, tags_key(tags), tags, at, float(value)) for name, value in values.items()]
+    return [Point(name, tags_key(tags), tags, at, float(value), UNITS.get(name, "")) for name, value in values.items()]
 
 
 def collect_host_metrics():

@@ -16,6 +16,9 @@ class Series(models.Model):
     last_value = models.FloatField(null=True, blank=True)
     last_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    unit = models.CharField(
+        max_length=32, blank=True, default="", help_text='As the sender gave it, e.g. "By" or "ms".'
+    )
 
     class Meta:
         verbose_name_plural = "series"

@@ -18,7 +18,9 @@ MAX_TAGS = 32
 MAX_TAG_VALUE = 200
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,199}$")
 TAG_KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
-POINT_FIELDS = {"name", "value", "timestamp", "tags"}
+POINT_FIELDS = {"name", "value", "timestamp", "tags", "unit"}
+# A unit as OTLP and UCUM write them: "By", "s", "By/s", "%", "{request}".
+UNIT_PATTERN = re.compile(r"^[\x21-\x7e]{1,32}$")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(hours=1)  # agents' clocks drift; a day ahead is a bug
 
@@ -31,6 +33,7 @@ class Point(NamedTuple):
     tags: dict[str, str]
     ts: datetime
     value: float
+    unit: str = ""  # what the sender said the value counts in; "" when it said nothing
 
 
 class PointError(TypedDict):
@@ -145,6 +148,9 @@ def _point_errors(index: int, raw: Any, now: datetime) -> list[PointError]:
     except ValueError as error:
         report("timestamp", str(error))
     _check_tags(raw.get("tags"), report)
+    unit = raw.get("unit", "")
+    if unit != "" and (not isinstance(unit, str) or not UNIT_PATTERN.match(unit)):
+        report("unit", "must be 1-32 printable ASCII characters without spaces, e.g. By or ms")
     return errors
 
 
@@ -177,8 +183,11 @@ def parse_points(body: Any, now: datetime | None = None) -> list[Point]:
     for index, raw in enumerate(raw_points):
         try:
             name, value = raw["name"], raw["value"]  # TypeError when raw is not an object
-            if type(raw) is not dict or len(raw) != 2 + ("timestamp" in raw) + ("tags" in raw):
+            unit: Any = raw.get("unit", "")
+            if type(raw) is not dict or len(raw) != 2 + ("timestamp" in raw) + ("tags" in raw) + ("unit" in raw):
                 raise ValueError  # an unknown field
+            if unit and (type(unit) is not str or not UNIT_PATTERN.match(unit)):
+                raise ValueError
             if name not in valid_names:
                 if type(name) is not str or not NAME_PATTERN.match(name):
                     raise ValueError
@@ -213,7 +222,7 @@ def parse_points(body: Any, now: datetime | None = None) -> list[Point]:
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError, OSError):
             errors.extend(_point_errors(index, raw, now))
             continue
-        points.append(Point(name, known[0], known[1], ts, value))
+        points.append(Point(name, known[0], known[1], ts, value, unit))
     if errors:
         telemetry.ingest_points.labels("refused").inc(len(raw_points))  # all or nothing: every point refused
         raise InvalidPoints(errors, len(raw_points))
@@ -285,7 +294,7 @@ class PointBuilder:
             known = self._tags[items] = (tags_key(tags), tags)
         return known
 
-    def add(self, name: str, tags: TagSet, ts: datetime | None, value: float) -> None:
+    def add(self, name: str, tags: TagSet, ts: datetime | None, value: float, unit: str = "") -> None:
         if name not in self._names:
             if not NAME_PATTERN.match(name):
                 raise ValueError(
@@ -301,4 +310,4 @@ class PointBuilder:
             raise ValueError(f"{name}: the timestamp {ts.isoformat()} is before 2000 or more than an hour ahead")
         if len(self.points) >= MAX_POINTS:
             raise InvalidBody(f"At most {MAX_POINTS} points per request; this one has more.")
-        self.points.append(Point(name, tags[0], tags[1], ts, value))
+        self.points.append(Point(name, tags[0], tags[1], ts, value, unit))

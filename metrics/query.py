@@ -7,6 +7,10 @@ are read from the (series, ts) index alone, which carries the value
 (migration 0004): in one pass for fine steps, bucket by bucket for coarse ones
 (``PROBE_FROM_STEP``). ``bench/query.py`` measures both against the goals.
 SQLite (the embedded shape) aggregates the same rows in Python.
+
+``rate`` is the per-second rate of a counter, read in Python on both
+databases from the ordered samples (``counter_rate``): it needs each sample's
+predecessor, not a bucket's summary.
 """
 
 import math
@@ -21,7 +25,9 @@ from django.utils import timezone
 
 from metrics.models import Rollup, Sample, Series
 
-AGGREGATES = ("avg", "min", "max", "sum", "count", "last")
+AGGREGATES = ("avg", "min", "max", "sum", "count", "last")  # each step's summary (AGGREGATE_SQL)
+RATE = "rate"  # a counter's per-second rise: needs each sample's predecessor (counter_rate)
+QUERY_AGGREGATES = (*AGGREGATES, RATE)
 MAX_POINTS_PER_SERIES = 10_000
 DEFAULT_POINTS = 1_000
 ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)  # buckets align to whole steps since this instant
@@ -30,6 +36,7 @@ ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)  # buckets align to whole steps since 
 class SeriesPoints(TypedDict):
     name: str
     tags: dict[str, str]
+    unit: str  # the stored series' unit ("" when none was given); a rate's is per second
     points: list[list[Any]]  # [epoch seconds, value]
 
 
@@ -72,8 +79,8 @@ def query_series(
 
     ``start`` is inclusive and ``end`` exclusive; points are bucket starts.
     """
-    if agg not in AGGREGATES:
-        raise InvalidQuery("agg", f"must be one of {', '.join(AGGREGATES)}")
+    if agg not in QUERY_AGGREGATES:
+        raise InvalidQuery("agg", f"must be one of {', '.join(QUERY_AGGREGATES)}")
     if end <= start:
         raise InvalidQuery("end", "must be after start")
     step = step or default_step(start, end)
@@ -85,14 +92,25 @@ def query_series(
     if not series:
         return []
     ids = [item.pk for item in series]
-    if connection.vendor == "postgresql":
+    if agg == RATE:
+        points = _rate_points(ids, start, end, step)
+    elif connection.vendor == "postgresql":
         points = _points_sql(ids, start, end, step, agg)
     else:
         points = {
             series_id: [[at, _pick(agg, parts)] for at, parts in buckets]
             for series_id, buckets in _buckets_python(ids, start, end, step).items()
         }
-    return [{"name": item.name, "tags": item.tags, "points": points.get(item.pk, [])} for item in series]
+    return [
+        {"name": item.name, "tags": item.tags, "unit": _unit(item.unit, agg), "points": points.get(item.pk, [])}
+        for item in series
+    ]
+
+
+def _unit(unit: str, agg: str) -> str:
+    if agg == "count":
+        return ""
+    return f"{unit}/s" if agg == RATE and unit else unit
 
 
 def _pick(agg: str, parts: BucketParts) -> float | None:
@@ -267,11 +285,53 @@ def _buckets_python(
     }
 
 
-def recent_series(metrics: Iterable[str], tags: Mapping[str, str], minutes: int) -> list[SeriesPoints]:
+def counter_rate(samples: Iterable[tuple[float, float]], start: float, step: int) -> list[list[Any]]:
+    """``[[bucket start, per-second rate], ...]`` of a counter from its ``(epoch seconds, value)`` samples, in order.
+
+    Each step's increase is the sum, over every sample in it, of the rise
+    from the sample before (which may lie in the step before, or before
+    ``start``); a drop means the counter restarted from zero, so the rise is
+    the new value itself, as Prometheus' ``rate()`` counts it. The rate is
+    that increase over the step's length. A step without a sample that has
+    a predecessor has no point. Summing ``rate * step`` over the steps gives
+    the counter's total increase over the range.
+    """
+    increases: dict[int, float] = {}
+    previous: float | None = None
+    origin = ORIGIN.timestamp()
+    for at, value in samples:
+        if previous is not None and at >= start:
+            bucket = int(origin + ((at - origin) // step) * step)
+            rise = value - previous if value >= previous else value
+            increases[bucket] = increases.get(bucket, 0.0) + rise
+        previous = value
+    return [[bucket, increase / step] for bucket, increase in sorted(increases.items())]
+
+
+def _rate_points(ids: list[int], start: datetime, end: datetime, step: int) -> dict[int, list[list[Any]]]:
+    # One step before the range: the first sample in it needs its predecessor.
+    lookback = start - timedelta(seconds=step)
+    samples: defaultdict[int, list[tuple[float, float]]] = defaultdict(list)
+    rows = Sample.objects.filter(series_id__in=ids, ts__gte=lookback, ts__lt=end).values_list(
+        "series_id", "ts", "value"
+    )
+    for series_id, ts, value in rows.iterator():
+        samples[series_id].append((ts.timestamp(), value))
+    # Minutes old enough to be rolled up keep their last value: the counter as it stood at the minute's end.
+    rollups = Rollup.objects.filter(series_id__in=ids, bucket__gte=lookback, bucket__lt=end)
+    for series_id, bucket, last in rollups.values_list("series_id", "bucket", "last").iterator():
+        samples[series_id].append((bucket.timestamp() + 59, last))
+    first = start.timestamp()
+    return {series_id: counter_rate(sorted(points), first, step) for series_id, points in samples.items()}
+
+
+def recent_series(
+    metrics: Iterable[str], tags: Mapping[str, str], minutes: int, agg: str = "avg"
+) -> list[SeriesPoints]:
     """The last ``minutes`` of each of ``metrics``, as ``query_series`` gives them (``request_data``)."""
     end = timezone.now()
     start = end - timedelta(minutes=minutes)
     series: list[SeriesPoints] = []
     for name in metrics:
-        series.extend(query_series(name=name, tags=tags, start=start, end=end))
+        series.extend(query_series(name=name, tags=tags, start=start, end=end, agg=agg))
     return series

@@ -44,14 +44,22 @@ def _series_ids(points: Iterable[Point]) -> dict[tuple[str, str], int]:
     for row in Series.objects.filter(name__in=names, tags_key__in=keys).values_list("name", "tags_key", "id"):
         ids[(row[0], row[1])] = row[2]
     missing = [identity for identity in wanted if identity not in ids]
+    units = {(point.name, point.tags_key): point.unit for point in points if point.unit}
     if missing:
         Series.objects.bulk_create(
-            [Series(name=name, tags_key=key, tags=wanted[(name, key)]) for name, key in missing], ignore_conflicts=True
+            [
+                Series(name=name, tags_key=key, tags=wanted[(name, key)], unit=units.get((name, key), ""))
+                for name, key in missing
+            ],
+            ignore_conflicts=True,
         )
         for row in Series.objects.filter(
             name__in={n for n, _ in missing}, tags_key__in={k for _, k in missing}
         ).values_list("name", "tags_key", "id"):
             ids[(row[0], row[1])] = row[2]
+    for identity, unit in units.items():
+        # The sender's latest word on the unit; most batches name none, or the one already stored.
+        Series.objects.filter(pk=ids[identity]).exclude(unit=unit).update(unit=unit)
     return ids
 
 
@@ -109,7 +117,7 @@ def ingest_points(points: Sequence[Point]) -> int:
         return 0
     with transaction.atomic():
         ids = _series_ids(points)
-        rows = [(ids[(name, key)], ts, value) for name, key, _, ts, value in points]
+        rows = [(ids[(name, key)], ts, value) for name, key, _, ts, value, _ in points]
         _write_samples(rows)
         latest: dict[int, tuple[datetime, float]] = {}
         for series_id, ts, value in rows:

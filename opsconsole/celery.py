@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import beat_init, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsconsole.settings")
 
@@ -55,3 +55,21 @@ def record_first_heartbeat(sender, **kwargs):
     from realtime.heartbeat import record_heartbeat
 
     record_heartbeat("worker")
+    from realtime.lifecycle import STARTED, announce
+
+    announce(STARTED, "worker")
+
+
+@worker_shutdown.connect
+def announce_worker_stop(sender, **kwargs):
+    from realtime.lifecycle import STOPPED, announce
+
+    announce(STOPPED, "worker")
+
+
+@beat_init.connect
+def announce_beat_start(sender, **kwargs):
+    # Beat has no shutdown signal: its stop is announced when its process exits.
+    from realtime.lifecycle import announce_start_once
+
+    announce_start_once("beat")

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "accounts",
     "alerts",
     "metrics",
+    "components",
     "realtime",
     "runbooks",
     "oncall",
@@ -366,6 +367,9 @@ OPSCONSOLE_WEBHOOK_DENY_NETWORKS = env_networks(
 # Where people reach the console: the links in notifications.
 OPSCONSOLE_PUBLIC_URL = env_str("OPSCONSOLE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 OPSCONSOLE_SUMMARY_INTERVAL = env_float("OPSCONSOLE_SUMMARY_INTERVAL", 5.0, minimum=0.1)
+# Seconds a component's report may be late before it counts as missed, when it names no grace of its own.
+OPSCONSOLE_COMPONENT_GRACE = env_int("OPSCONSOLE_COMPONENT_GRACE", 10, minimum=0)
+OPSCONSOLE_COMPONENT_CHECK_INTERVAL = env_float("OPSCONSOLE_COMPONENT_CHECK_INTERVAL", 5.0, minimum=0.1)
 OPSCONSOLE_RETENTION_INTERVAL = env_float("OPSCONSOLE_RETENTION_INTERVAL", 3600.0, minimum=1)
 OPSCONSOLE_RETENTION_DAYS = env_int("OPSCONSOLE_RETENTION_DAYS", 7, minimum=1)
 OPSCONSOLE_STALE_SECONDS = env_int("OPSCONSOLE_STALE_SECONDS", 300, minimum=1)

@@ -16,6 +16,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("metrics.api.urls")),
     path("", include("runbooks.api.urls")),
     path("", include("oncall.api.urls")),
+    path("", include("components.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file of its own: the CSP runs no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -37,4 +38,5 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("runbooks.urls")),
     path("", include("oncall.urls")),
+    path("", include("components.urls")),
 ]

@@ -1,6 +1,6 @@
 """The dashboard: the one page that draws on every app."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.shortcuts import render
 from django.utils import timezone
@@ -18,6 +18,20 @@ from realtime.topics import ALERTS, METRICS
 HISTORY = timedelta(minutes=30)
 HISTORY_STEP_SECONDS = 10
 RECENT_EVENTS = 20
+TRAFFIC_COUNTERS = {"sent": "network_bytes_sent", "recv": "network_bytes_recv"}
+TRAFFIC_STEP_SECONDS = 30
+
+
+def traffic_history(now):
+    """Each host's send and receive rates (bytes/s) over the last half hour, from its byte counters (agg=rate)."""
+    hosts: dict[str, dict[str, list]] = {}
+    # Whole steps only: the step still under way would read as a drop in traffic.
+    end = datetime.fromtimestamp(now.timestamp() // TRAFFIC_STEP_SECONDS * TRAFFIC_STEP_SECONDS, tz=UTC)
+    for direction, name in TRAFFIC_COUNTERS.items():
+        for series in query_series(name=name, start=end - HISTORY, end=end, step=TRAFFIC_STEP_SECONDS, agg="rate"):
+            host = series["tags"].get("host", "")
+            hosts.setdefault(host, {"sent": [], "recv": []})[direction] = series["points"]
+    return {"step": TRAFFIC_STEP_SECONDS, "minutes": int(HISTORY.total_seconds() // 60), "hosts": hosts}
 
 
 def last_snapshot(host):
@@ -52,6 +66,7 @@ def dashboard(request):
         "open_incidents": Incident.objects.exclude(status=IncidentStatus.RESOLVED).count(),
         # The event log starts with the latest alert changes rather than empty.
         "recent_alerts": [alert_data(alert) for alert in Alert.objects.order_by("-updated_at", "-id")[:RECENT_EVENTS]],
+        "traffic": traffic_history(now),
         "seq": seq,
     }
     return render(request, "dashboard.html", {"state": state, "snapshot": state["snapshot"], "host": host, "now": now})

@@ -1,4 +1,4 @@
-"""The ``/ws/alerts`` and ``/ws/metrics`` endpoints.
+"""The ``/ws/alerts``, ``/ws/metrics`` and ``/ws/status`` endpoints.
 
 Thin on purpose: ``protocol`` validates frames, ``filters`` decides what a
 socket wants, ``delivery`` paces what it gets; this module only wires them.
@@ -21,7 +21,7 @@ from realtime.frames import Frame
 from realtime.history import recent_history
 from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
 from realtime.subscriptions import Subscription
-from realtime.topics import ALERTS, METRICS
+from realtime.topics import ALERTS, METRICS, STATUS
 from realtime.transport import WriteFlow
 
 logger = logging.getLogger(__name__)
@@ -205,8 +205,12 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         await self.send_frame(envelope("ack", {"action": "set_interval", "ms": data["ms"]}))
 
     async def on_request_data(self, data: dict[str, Any]) -> None:
-        series = await database_sync_to_async(recent_history)(data["metrics"], data["tags"], data["history_minutes"])
-        await self.send_frame(envelope("data", {"series": series, "history_minutes": data["history_minutes"]}))
+        series = await database_sync_to_async(recent_history)(
+            data["metrics"], data["tags"], data["history_minutes"], data["agg"]
+        )
+        await self.send_frame(
+            envelope("data", {"series": series, "history_minutes": data["history_minutes"], "agg": data["agg"]})
+        )
 
     async def on_resume(self, data: dict[str, Any]) -> None:
         since = data["since"]
@@ -306,3 +310,7 @@ class AlertsConsumer(StreamConsumer):
 
 class MetricsConsumer(StreamConsumer):
     topic = METRICS
+
+
+class StatusConsumer(StreamConsumer):
+    topic = STATUS

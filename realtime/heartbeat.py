@@ -13,7 +13,9 @@ A heartbeat older than ``STALE_AFTER_SECONDS`` (three missed beats) is stale:
 ``/readyz`` answers 503 naming the role at most that long after it stopped.
 """
 
+import logging
 import time
+from collections.abc import Callable
 
 from celery.beat import PersistentScheduler
 from django.core.cache import cache
@@ -24,6 +26,17 @@ TICK_EVERY_SECONDS = 5.0
 STALE_AFTER_SECONDS = 30.0
 
 
+logger = logging.getLogger(__name__)
+HeartbeatListener = Callable[[str], None]
+_listeners: list[HeartbeatListener] = []
+
+
+def register_heartbeat_listener(listener: HeartbeatListener) -> None:
+    """Have ``listener(role)`` called after each heartbeat of this process (the components app reports them)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def _key(role: str) -> str:
     return f"heartbeat:{role}"
 
@@ -31,6 +44,11 @@ def _key(role: str) -> str:
 def record_heartbeat(role: str) -> None:
     """Record that ``role`` is alive now; the entry outlives staleness so its age can be reported."""
     cache.set(_key(role), time.time(), timeout=int(STALE_AFTER_SECONDS * 4))
+    for listener in _listeners:
+        try:
+            listener(role)
+        except Exception:  # a listener's failure must not stop beat's ticks or the worker's task
+            logger.exception("Heartbeat listener %r failed for %s", listener, role)
 
 
 def heartbeat_age(role: str) -> float | None:

@@ -20,7 +20,9 @@ MAX_SERVER_FRAME_BYTES = 1024 * 1024
 MIN_INTERVAL_MS, MAX_INTERVAL_MS = 50, 10_000
 MAX_HISTORY_MINUTES = 7 * 24 * 60
 MAX_LIST = 50
-FILTER_FIELDS = ("severity", "category", "source", "status", "host", "name")
+# The query API's aggregates (metrics.query.AGGREGATES), which realtime may not import.
+HISTORY_AGGREGATES = ("avg", "min", "max", "sum", "count", "last", "rate")
+FILTER_FIELDS = ("severity", "category", "source", "status", "host", "name", "component", "service", "object", "action")
 
 INVALID_JSON = "INVALID_JSON"
 UNKNOWN_TYPE = "UNKNOWN_TYPE"
@@ -166,7 +168,10 @@ def _request_data(topic: str, data: dict[str, Any]) -> dict[str, Any]:
     tags = data.get("tags", {})
     if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
         raise invalid("'data.tags' must be an object of strings.")
-    return {"metrics": metrics, "history_minutes": minutes, "tags": tags}
+    agg = data.get("agg", "avg")
+    if agg not in HISTORY_AGGREGATES:
+        raise invalid(f"'data.agg' must be one of {', '.join(HISTORY_AGGREGATES)}.")
+    return {"metrics": metrics, "history_minutes": minutes, "tags": tags, "agg": agg}
 
 
 def _resume(topic: str, data: dict[str, Any]) -> dict[str, Any]:

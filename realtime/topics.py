@@ -6,10 +6,12 @@ its own sequence of ``meta.seq`` numbers and its own replay buffer.
 
 ALERTS = "alerts"
 METRICS = "metrics"
+STATUS = "status"
 
 EVENT_TYPES = {
     ALERTS: ("alert", "alert_deleted", "alert_summary", "incident"),
     METRICS: ("performance", "metrics"),
+    STATUS: ("status", "system", "config"),
 }
 TOPICS = tuple(EVENT_TYPES)
 

@@ -27,6 +27,7 @@ VALID_BODIES = {
     ("PATCH", "/api/v1/alerts/{id}/"): {"title": "renamed"},
     ("POST", "/api/v1/alerts/{id}/acknowledge/"): {},
     ("POST", "/api/v1/alerts/{id}/resolve/"): {"resolution": "fixed"},
+    ("POST", "/api/v1/components/{name}/status/"): {"status": "running", "expect_every": 60},
     ("POST", "/api/v1/incidents/"): {"title": "new incident"},
     ("PATCH", "/api/v1/incidents/{id}/"): {"title": "renamed"},
     ("POST", "/api/v1/incidents/{id}/alerts/"): {"alerts": ["{alerts}"]},
@@ -194,7 +195,7 @@ def _resource(path):
 
 
 def send(client, method, path, body, objects):
-    url = path.replace("{id}", str(objects.get(_resource(path), 0)))
+    url = path.replace("{id}", str(objects.get(_resource(path), 0))).replace("{name}", "probe")
     url = url.replace("{checklist}", str(objects["checklist"])).replace("{number}", "1")
     return getattr(client, method.lower())(url, body, format="json")
 

@@ -9,7 +9,7 @@ from opsconsole.strict import StrictSerializer
 class SeriesSerializer(serializers.ModelSerializer):
     class Meta:
         model = Series
-        fields = ["id", "name", "tags", "last_value", "last_at", "created_at"]
+        fields = ["id", "name", "tags", "unit", "last_value", "last_at", "created_at"]
         read_only_fields = fields
 
 
@@ -20,6 +20,7 @@ class PointSerializer(StrictSerializer):
         required=False, help_text="ISO-8601, or epoch seconds as a number; now when absent."
     )
     tags = serializers.DictField(child=serializers.CharField(), required=False)
+    unit = serializers.CharField(required=False, max_length=32, help_text='e.g. "By", "ms", "%"; stored on the series')
 
 
 class IngestBody(StrictSerializer):
@@ -50,6 +51,7 @@ class IngestRejected(serializers.Serializer):
 class SeriesPoints(serializers.Serializer):
     name = serializers.CharField()
     tags = serializers.DictField(child=serializers.CharField())
+    unit = serializers.CharField(help_text='The series\' unit as sent ("" if none); with agg=rate, per second ("By/s")')
     points = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField(allow_null=True)),
         help_text="[epoch_seconds, value] pairs, one per step",

@@ -33,7 +33,7 @@ from metrics.api.serializers import (
 )
 from metrics.formats.prometheus import parse_exposition
 from metrics.models import Series
-from metrics.query import AGGREGATES, InvalidQuery, query_series
+from metrics.query import QUERY_AGGREGATES, InvalidQuery, query_series
 from metrics.services import ingest_points, latest_payload, latest_values
 
 
@@ -98,7 +98,12 @@ class QueryView(APIView):
             TAG_PARAMETER,
             *TIME_PARAMETERS,
             OpenApiParameter("step", OpenApiTypes.INT, description="seconds per point; default: range / 1000"),
-            OpenApiParameter("agg", OpenApiTypes.STR, enum=list(AGGREGATES), description="default avg"),
+            OpenApiParameter(
+                "agg",
+                OpenApiTypes.STR,
+                enum=list(QUERY_AGGREGATES),
+                description="default avg; rate: a counter's per-second rise per step",
+            ),
         ],
         responses={200: QueryAnswer},
     )

@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
-from metrics.points import InvalidBody, InvalidItem, Point, PointBuilder, TagSet, from_epoch_ns
+from metrics.points import UNIT_PATTERN, InvalidBody, InvalidItem, Point, PointBuilder, TagSet, from_epoch_ns
 
 UNSUPPORTED = ("histogram", "exponential_histogram", "summary")
 
@@ -91,6 +91,7 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
                 data_points = metric.gauge.data_points if kind == "gauge" else metric.sum.data_points
                 metric_tags = (*resource_tags, ("unit", metric.unit)) if metric.unit else resource_tags
                 name = metric.name
+                unit = metric.unit if UNIT_PATTERN.match(metric.unit) else ""
                 tag_sets = known_tags.setdefault(metric_tags, {})
                 for p, point in enumerate(data_points):
                     value = point.as_double if point.WhichOneof("value") != "as_int" else float(point.as_int)
@@ -110,7 +111,7 @@ def to_points(request: ExportMetricsServiceRequest, now: datetime | None = None)
                         ts = moments.get(nanoseconds)  # an export's points mostly share their times
                         if ts is None and nanoseconds:
                             ts = moments[nanoseconds] = from_epoch_ns(nanoseconds)
-                        builder.add(name, tags, ts, value)
+                        builder.add(name, tags, ts, value, unit)
                     except (ValueError, OverflowError) as error:
                         item = f"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}] ({name[:200]}).dataPoints[{p}]"
                         raise InvalidItem(item, str(error)) from None

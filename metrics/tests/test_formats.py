@@ -320,6 +320,7 @@ def test_otlp_protobuf_gauges_and_sums_are_stored_and_histograms_reported_reject
     assert counter[0][1] == 5 and counter[0][0].isoformat() == "2018-12-13T14:51:00.300000+00:00"
     assert values("my.gauge", **{"service.name": "my.service", "my.gauge.attr": "some value", "unit": "1"})[0][1] == 10
     assert Sample.objects.count() == 2
+    assert set(Series.objects.values_list("unit", flat=True)) == {"1"}, "the metric's unit is stored on its series"
 
 
 def test_otlp_json_is_answered_in_json(client, staff_token):

@@ -99,6 +99,7 @@ def test_the_query_api_answers_the_contract_shape(staff_client):
             {
                 "name": "cpu_percent",
                 "tags": {"host": "web-1"},
+                "unit": "",
                 "points": [[int(START.timestamp()), 50.0], [int(START.timestamp()) + 60, 110.0]],
             }
         ]

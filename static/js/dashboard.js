@@ -1,5 +1,6 @@
 // The dashboard: host cards and trends from `performance`, alert counts and the live event log from /ws/alerts.
 import { chartTheme, chartTooltip, openStream, pageState } from "./console.js";
+import { startTraffic } from "./traffic.js";
 import { api, clock, el, format, gettext, word } from "./ui.js";
 
 const WINDOW_POINTS = 360; // 30 minutes at the default 5 s collection interval
@@ -158,6 +159,7 @@ function showPauseButton() {
 
 showBars(state.snapshot);
 makeCharts();
+startTraffic(state.traffic);
 for (const alert of [...state.recent_alerts].reverse()) {
   logEvent({ timestamp: alert.updated_at }, `${word(alert.status)}: ${alert.title} (${alert.source})`, alert.severity, alert.id);
 }

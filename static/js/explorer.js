@@ -13,16 +13,23 @@ let shown = []; // [{key, name, tags, points}]
 const seriesKey = (series) => `${series.name}|${JSON.stringify(Object.entries(series.tags).sort())}`;
 const label = (series) => Object.entries(series.tags).map(([k, v]) => `${k}=${v}`).join(", ") || series.name;
 
+/** The unit the senders gave (the series' own, "By/s" for a rate); shown on the value axis when they agree. */
+function unitOf(list) {
+  const units = new Set(list.map((series) => series.unit || ""));
+  return units.size === 1 ? [...units][0] : "";
+}
+
 function option() {
+  const unit = unitOf(shown);
   return {
     animation: false,
     backgroundColor: "transparent",
     legend: { top: 0, type: "scroll" },
     grid: { left: 56, right: 24, top: 36, bottom: 64 },
-    tooltip: chartTooltip("axis", (v) => (v == null ? "" : String(Math.round(v * 1000) / 1000))),
+    tooltip: chartTooltip("axis", (v) => (v == null ? "" : `${Math.round(v * 1000) / 1000}${unit ? ` ${unit}` : ""}`)),
     // The axis is the chosen range, not the data's extent: one fresh point must not make a two-day axis.
     xAxis: { type: "time", axisLabel: { hideOverlap: true }, min: rangeEnd - minutes * 60000, max: rangeEnd },
-    yAxis: { type: "value", scale: true },
+    yAxis: { type: "value", scale: true, name: unit, nameLocation: "end", nameGap: 12 },
     dataZoom: [{ type: "inside" }, { type: "slider", height: 20, bottom: 12 }],
     series: shown.map((series) => ({
       name: label(series), type: "line", symbolSize: 5, showSymbol: series.points.length < FEW_POINTS, data: series.points,
@@ -50,15 +57,18 @@ async function load() {
   }
 }
 
+const RATE_RELOAD_MS = 30000;
+
 function extend(message) {
-  const { name, host } = Object.fromEntries(new FormData(form));
+  const { name, host, agg } = Object.fromEntries(new FormData(form));
+  if (agg === "rate") return; // a pushed value is the counter itself, not its rate: the timer reloads instead
   let changed = false;
   let added = false;
   for (const latest of message.data.series) {
     if (latest.name !== name || (host && latest.tags.host !== host) || latest.value === null) continue;
     let series = shown.find((item) => item.key === seriesKey(latest));
     if (!series) { // a series born after the page loaded joins the chart
-      series = { name: latest.name, tags: latest.tags, key: seriesKey(latest), points: [] };
+      series = { name: latest.name, tags: latest.tags, unit: latest.unit || "", key: seriesKey(latest), points: [] };
       shown.push(series);
       added = true;
     }
@@ -103,6 +113,7 @@ document.addEventListener("opsconsole:theme", () => {
 });
 
 load();
+setInterval(() => { if (new FormData(form).get("agg") === "rate") load(); }, RATE_RELOAD_MS);
 const stream = openStream("/ws/metrics", { since: state.seq, onResync: load });
 stream.subscribe(["metrics"]);
 stream.on("metrics", extend);
