@@ -1,5 +1,6 @@
 // The alert centre: a table that follows /ws/alerts, with acknowledge / resolve and "open incident".
 import { openStream, pageState } from "./console.js";
+import { fillFromUrl, writeToUrl } from "./deeplink.js";
 import { api, el, flash, keepTimesFresh, format, gettext, timeAgo, word } from "./ui.js";
 
 const state = pageState("alerts-state");
@@ -42,7 +43,7 @@ function row(alert) {
     el("td", {}, el("span", { class: `status ${alert.status}`, dataset: { value: alert.status } }, word(alert.status)),
       alert.silenced ? el("span", { title: gettext("silenced") }, " 🔕") : "",
       alert.flapping ? el("span", { class: "badge flapping", title: gettext("changing between firing and resolved again and again") }, gettext("flapping")) : ""),
-    el("td", { class: "title" }, el("strong", {}, alert.title), alert.message ? el("div", { class: "muted" }, alert.message) : null,
+    el("td", { class: "title" }, el("a", { href: `/alerts/${alert.id}/`, class: "alert-link" }, el("strong", {}, alert.title)), alert.message ? el("div", { class: "muted" }, alert.message) : null,
       el("div", { class: "labels" }, labels),
       alert.incident ? el("a", { href: `/incidents/${alert.incident}/` }, format(gettext("incident #%(id)s"), { id: alert.incident })) : null),
     el("td", {}, alert.source, el("div", { class: "muted" }, alert.category)),
@@ -145,7 +146,11 @@ table.addEventListener("change", (event) => {
   if (box.checked) selected.add(id); else selected.delete(id);
   document.getElementById("open-incident").disabled = selected.size === 0;
 });
-filters.addEventListener("input", render);
+const FILTER_DEFAULTS = { status: "active", severity: "", search: "" };
+filters.addEventListener("input", () => {
+  writeToUrl(Object.fromEntries(new FormData(filters)), FILTER_DEFAULTS);
+  render();
+});
 filters.addEventListener("submit", (event) => event.preventDefault());
 document.getElementById("open-incident").addEventListener("click", openIncident);
 
@@ -176,6 +181,7 @@ async function reload() {
   await takeUnresolved(await api("GET", UNRESOLVED_URL));
 }
 
+fillFromUrl(filters);
 render();
 keepTimesFresh();
 

@@ -1,4 +1,5 @@
 // What every console page shares: the live connection and its status badge.
+import { attend } from "./attention.js";
 import { RealtimeClient } from "./realtime.js";
 import { el, gettext } from "./ui.js";
 
@@ -21,6 +22,7 @@ export function showStatus(status) {
 /** Opens the page's stream; options pass through to RealtimeClient. */
 export function openStream(path, options = {}) {
   const client = new RealtimeClient(path, { ...options, onStatus: showStatus });
+  if (path.startsWith("/ws/alerts")) attend(client); // before connecting: it hears the first frame too
   client.connect();
   window.addEventListener("pagehide", () => client.close());
   return client;

@@ -1,41 +1,14 @@
 // One incident: status buttons, notes, and a timeline that grows live.
 import { openStream, pageState } from "./console.js";
-import { api, el, flash, keepTimesFresh, gettext, timeAgo, word } from "./ui.js";
+import { addTimelineEntries } from "./timeline.js";
+import { api, el, flash, keepTimesFresh, word } from "./ui.js";
 
 const state = pageState("incident-state");
 const incidentId = state.incident.id;
 const seen = new Set();
-// What each kind of timeline entry reads as; an unknown kind shows as stored.
-const KINDS = {
-  "incident.opened": gettext("opened"),
-  "incident.updated": gettext("updated"),
-  "incident.status_changed": gettext("status changed"),
-  "incident.note": gettext("note"),
-  "incident.alert_attached": gettext("alert attached"),
-  "alert.fired": gettext("alert fired"),
-  "alert.updated": gettext("alert updated"),
-  "alert.acknowledged": gettext("alert acknowledged"),
-  "alert.resolved": gettext("alert resolved"),
-  "alert.silenced": gettext("alert silenced"),
-  "alert.unsilenced": gettext("alert unsilenced"),
-  "alert.flapping": gettext("alert flapping"),
-  "alert.settled": gettext("alert settled"),
-};
-
-function entry(item) {
-  return el("li", { id: `event-${item.id}` },
-    el("span", { class: "kind", dataset: { kind: item.kind } }, KINDS[item.kind] || item.kind), " · ", el("span", { class: "muted" }, item.actor), " · ",
-    el("time", { datetime: item.at, "data-relative": true, title: item.at }, timeAgo(item.at)),
-    item.text ? el("div", {}, item.text) : null);
-}
 
 function addEntries(items) {
-  const list = document.getElementById("timeline");
-  for (const item of items) {
-    if (seen.has(item.id)) continue;
-    seen.add(item.id);
-    list.prepend(entry(item));
-  }
+  addTimelineEntries(document.getElementById("timeline"), seen, items);
 }
 
 function showIncident(incident) {

@@ -1,0 +1,37 @@
+// A timeline of alert and incident events, as the alert and incident pages draw it.
+import { el, gettext, timeAgo } from "./ui.js";
+
+// What each kind of timeline entry reads as; an unknown kind shows as stored.
+const KINDS = {
+  "incident.opened": gettext("opened"),
+  "incident.updated": gettext("updated"),
+  "incident.status_changed": gettext("status changed"),
+  "incident.note": gettext("note"),
+  "incident.alert_attached": gettext("alert attached"),
+  "alert.fired": gettext("alert fired"),
+  "alert.updated": gettext("alert updated"),
+  "alert.acknowledged": gettext("alert acknowledged"),
+  "alert.resolved": gettext("alert resolved"),
+  "alert.edited": gettext("alert edited"),
+  "alert.silenced": gettext("alert silenced"),
+  "alert.unsilenced": gettext("alert unsilenced"),
+  "alert.flapping": gettext("alert flapping"),
+  "alert.settled": gettext("alert settled"),
+};
+
+/** One entry: what happened, who, when, and its text (a comment, a note, a resolution). */
+export function timelineEntry(item) {
+  return el("li", { id: `event-${item.id}` },
+    el("span", { class: "kind", dataset: { kind: item.kind } }, KINDS[item.kind] || item.kind), " · ", el("span", { class: "muted" }, item.actor), " · ",
+    el("time", { datetime: item.at, "data-relative": true, title: item.at }, timeAgo(item.at)),
+    item.text ? el("div", { class: "entry-text" }, item.text) : null);
+}
+
+/** Adds the entries `list` does not show yet, newest on top; `seen` holds the ids shown. */
+export function addTimelineEntries(list, seen, items) {
+  for (const item of items) {
+    if (seen.has(item.id)) continue;
+    seen.add(item.id);
+    list.prepend(timelineEntry(item));
+  }
+}
