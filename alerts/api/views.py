@@ -301,7 +301,7 @@ class SilenceViewSet(
             raise not_found(Silence) from None
         except silences.SilenceEnded as error:
             exception = Conflict()
-            exception.detail = {"detail": str(error)}  # type: ignore[assignment]
+            exception.detail = {"detail": str(error)}  # type: ignore[dict-item]
             raise exception from None
         return Response(s.SilenceSerializer(silence).data)
 

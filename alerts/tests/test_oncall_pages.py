@@ -46,7 +46,7 @@ def test_a_rule_alert_charts_the_series_it_fired_on():
     points("disk_used_percent", {"host": "db-2", "mount": "/"}, 40)
     AlertRule.objects.create(name="Disk", metric="disk_used_percent", operator=">", threshold=90, title="{host}")
     evaluate_rules()
-    alert = services.unresolved_alert(next(a.fingerprint for a in AlertRule.objects.get().alerts.all()))
+    alert = AlertRule.objects.get().alerts.get()
     assert alert_series(alert) == [{"name": "disk_used_percent", "tags": {"host": "db-1", "mount": "/"}}]
 
 

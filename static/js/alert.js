@@ -1,5 +1,5 @@
 // One alert: its facts, its timeline, its metric around the firing, and the on-call actions; live over /ws/alerts.
-import { chartTheme, chartTooltip, openStream, pageState } from "./console.js";
+import { chartColors, chartTheme, chartTooltip, openStream, pageState } from "./console.js";
 import { addTimelineEntries } from "./timeline.js";
 import { api, clock, duration, el, flash, format, gettext, keepTimesFresh, timeAgo, word } from "./ui.js";
 
@@ -109,6 +109,7 @@ function option() {
   return {
     animation: false,
     backgroundColor: "transparent",
+    color: chartColors(),
     legend: { top: 0, type: "scroll" },
     grid: { left: 48, right: 24, top: 56, bottom: 32 },
     tooltip: chartTooltip("axis", (v) => (v == null ? "" : number(v))),

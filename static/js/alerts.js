@@ -47,8 +47,8 @@ function row(alert) {
       el("div", { class: "labels" }, labels),
       alert.incident ? el("a", { href: `/incidents/${alert.incident}/` }, format(gettext("incident #%(id)s"), { id: alert.incident })) : null),
     el("td", {}, alert.source, el("div", { class: "muted" }, alert.category)),
-    el("td", {}, el("time", { datetime: alert.last_seen_at, "data-relative": true, title: alert.last_seen_at }, timeAgo(alert.last_seen_at))),
-    el("td", {}, String(alert.occurrences)),
+    el("td", { "data-label": gettext("Last seen") }, el("time", { datetime: alert.last_seen_at, "data-relative": true, title: alert.last_seen_at }, timeAgo(alert.last_seen_at))),
+    el("td", { "data-label": gettext("Count") }, String(alert.occurrences)),
     el("td", {}, actionButtons(alert)),
   );
 }

@@ -1,5 +1,5 @@
 // The metrics explorer: history from the query API, extended live by `metrics` pushes.
-import { chartTheme, chartTooltip, openStream, pageState } from "./console.js";
+import { chartColors, chartTheme, chartTooltip, openStream, pageState } from "./console.js";
 import { fillFromUrl, writeToUrl } from "./deeplink.js";
 import { api, el, flash } from "./ui.js";
 
@@ -18,6 +18,7 @@ function option() {
   return {
     animation: false,
     backgroundColor: "transparent",
+    color: chartColors(),
     legend: { top: 0, type: "scroll" },
     grid: { left: 56, right: 24, top: 36, bottom: 64 },
     tooltip: chartTooltip("axis", (v) => (v == null ? "" : String(Math.round(v * 1000) / 1000))),

@@ -24,7 +24,7 @@ function showIncident(incident) {
 
 function showAlerts(alerts) {
   document.getElementById("incident-alerts").replaceChildren(...alerts.map((alert) =>
-    el("li", { id: `incident-alert-${alert.id}`, class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", alert.title)));
+    el("li", { id: `incident-alert-${alert.id}`, class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", el("a", { href: `/alerts/${alert.id}/` }, alert.title))));
 }
 
 async function refresh() {

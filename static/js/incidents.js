@@ -1,7 +1,7 @@
 // The incident list: opens incidents and follows `incident` events.
 import { openStream, pageState } from "./console.js";
 import { fillFromUrl, writeToUrl } from "./deeplink.js";
-import { api, el, flash, keepTimesFresh, timeAgo, word } from "./ui.js";
+import { api, el, flash, gettext, keepTimesFresh, timeAgo, word } from "./ui.js";
 
 const state = pageState("incidents-state");
 const incidents = new Map(state.incidents.map((incident) => [incident.id, incident]));
@@ -23,9 +23,9 @@ function render() {
       el("td", {}, el("span", { class: `sev ${incident.severity}` }, word(incident.severity))),
       el("td", {}, el("span", { class: `status ${incident.status}` }, word(incident.status))),
       el("td", { class: "title" }, el("a", { href: `/incidents/${incident.id}/` }, incident.title)),
-      el("td", {}, incident.commander || "—"),
-      el("td", {}, String(incident.alerts.length)),
-      el("td", {}, el("time", { datetime: incident.opened_at, "data-relative": true }, timeAgo(incident.opened_at)))));
+      el("td", { "data-label": gettext("Commander") }, incident.commander || "—"),
+      el("td", { "data-label": gettext("Alerts") }, String(incident.alerts.length)),
+      el("td", { "data-label": gettext("Opened") }, el("time", { datetime: incident.opened_at, "data-relative": true }, timeAgo(incident.opened_at)))));
   table.replaceChildren(...rows);
   document.getElementById("no-incidents").hidden = rows.length > 0;
 }
