@@ -3,6 +3,7 @@
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -59,10 +60,17 @@ def incident_detail(request, incident_id):
         "timeline": TimelineEntrySerializer(incident_services.timeline(incident.pk), many=True).data,
         "seq": seq,
     }
+    # Who may command: the staff accounts that may use the console.
+    commanders = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
     return render(
         request,
         "alerts/incident_detail.html",
-        {"state": state, "incident": incident, "statuses": IncidentStatus.choices},
+        {
+            "state": state,
+            "incident": incident,
+            "statuses": IncidentStatus.choices,
+            "commanders": [user.get_username() for user in commanders],
+        },
     )
 
 

@@ -132,7 +132,6 @@ async function seriesPoints(ref, start, end) {
 }
 
 async function loadChart() {
-  document.getElementById("no-series").hidden = state.series.length > 0;
   if (!state.series.length) return;
   const { start, end } = range();
   try {
@@ -195,6 +194,9 @@ document.getElementById("action-incident").addEventListener("click", async () =>
   }
 });
 
+// Without a series there is nothing to draw: the explanation takes the chart's place.
+chartElement.hidden = state.series.length === 0;
+document.getElementById("no-series").hidden = state.series.length > 0;
 let chart = echarts.init(chartElement, chartTheme());
 window.addEventListener("resize", () => chart.resize());
 document.addEventListener("opsconsole:theme", () => {

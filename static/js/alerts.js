@@ -66,6 +66,7 @@ function compare(a, b) {
 function render() {
   const visible = [...alerts.values()].filter(matches).sort(compare);
   table.replaceChildren(...visible.map(row));
+  showFocus();
   document.getElementById("no-alerts").hidden = visible.length > 0;
   document.getElementById("open-incident").disabled = selected.size === 0;
 }
@@ -153,6 +154,43 @@ filters.addEventListener("input", () => {
 });
 filters.addEventListener("submit", (event) => event.preventDefault());
 document.getElementById("open-incident").addEventListener("click", openIncident);
+
+// Keys, as in mail and ticket tools: j/k move, a acknowledge, r resolve, s silence,
+// Enter open, / search, ? help. Not while typing or while a dialog is open.
+let focusedId = null;
+
+function focusRow(step) {
+  const rows = [...table.querySelectorAll("tr")];
+  if (!rows.length) return;
+  const at = rows.findIndex((tr) => tr.id === `alert-${focusedId}`);
+  const next = rows[Math.min(rows.length - 1, Math.max(0, at === -1 ? 0 : at + step))];
+  focusedId = Number(next.id.slice("alert-".length));
+  showFocus();
+  next.scrollIntoView({ block: "nearest" });
+}
+
+function showFocus() {
+  for (const tr of table.querySelectorAll("tr.focused")) tr.classList.remove("focused");
+  document.getElementById(`alert-${focusedId}`)?.classList.add("focused");
+}
+
+const KEY_ACTIONS = { a: "acknowledge", r: "resolve", s: "silence" };
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
+  if (event.target.closest("input, textarea, select, [contenteditable]")) {
+    if (event.key === "Escape") event.target.blur();
+    return;
+  }
+  const alert = alerts.get(focusedId);
+  if (event.key === "j" || event.key === "k") focusRow(event.key === "j" ? 1 : -1);
+  else if (event.key === "/") filters.elements.namedItem("search").focus();
+  else if (event.key === "?") document.getElementById("keys-dialog").showModal();
+  else if (event.key === "Enter" && alert) location.assign(`/alerts/${alert.id}/`);
+  else if (KEY_ACTIONS[event.key] && alert && document.querySelector(`#alert-${alert.id} button[data-action=${KEY_ACTIONS[event.key]}]`)) act(KEY_ACTIONS[event.key], alert.id);
+  else return;
+  event.preventDefault();
+});
 
 function drop(id) {
   alerts.delete(id);

@@ -33,6 +33,7 @@ function option() {
 }
 
 const RANGE_MINUTES = new Set([15, 60, 1440, 10080]);
+let loadRound = 0;
 
 async function load() {
   const { name, host, agg } = Object.fromEntries(new FormData(form));
@@ -45,8 +46,10 @@ async function load() {
   const end = rangeEnd / 1000;
   const params = new URLSearchParams({ name, agg, start: String(end - minutes * 60), end: String(end) });
   if (host) params.append("tag", `host:${host}`);
+  const round = ++loadRound;
   try {
     const answer = await api("GET", `/api/v1/metrics/query/?${params}`);
+    if (round !== loadRound) return; // a newer choice's answer is on its way: an older one must not win the race
     shown = answer.series.map((series) => ({ ...series, key: seriesKey(series), points: series.points.map(([t, v]) => [t * 1000, v]) }));
     document.getElementById("no-series").hidden = shown.length > 0;
     chart.setOption(option(), { notMerge: true });

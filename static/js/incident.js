@@ -13,6 +13,12 @@ function addEntries(items) {
 
 function showIncident(incident) {
   document.getElementById("incident-title").textContent = incident.title;
+  document.getElementById("incident-severity").value = incident.severity;
+  const commander = document.getElementById("incident-commander");
+  if (incident.commander && ![...commander.options].some((option) => option.value === incident.commander)) {
+    commander.append(el("option", { value: incident.commander }, incident.commander)); // no longer staff, still in command
+  }
+  commander.value = incident.commander || "";
   const badge = document.getElementById("incident-status");
   badge.textContent = word(incident.status);
   badge.className = `status ${incident.status}`;
@@ -38,6 +44,17 @@ document.getElementById("status-buttons").addEventListener("click", async (event
   if (!button) return;
   try {
     showIncident(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { status: button.dataset.status }));
+    await refresh();
+  } catch (error) {
+    flash(error.message);
+  }
+});
+
+// Severity and commander save as soon as they are chosen; the timeline records from → to.
+document.getElementById("incident-fields").addEventListener("change", async (event) => {
+  const field = event.target;
+  try {
+    showIncident(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { [field.name]: field.value || null }));
     await refresh();
   } catch (error) {
     flash(error.message);

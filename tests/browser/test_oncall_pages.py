@@ -264,3 +264,42 @@ def test_every_page_fits_390_px_with_the_nav_on_whole_words(console, browser, pa
             assert box is None or box["x"] + box["width"] <= 390, button.inner_text()
     finally:
         context.close()
+
+
+def test_an_incidents_severity_and_commander_are_edited_with_from_and_to_on_its_timeline(console, open_page):
+    incident = rest(console, "POST", "/api/v1/incidents/", {"title": "Checkout errors", "severity": "warning"})
+    page, watch = open_page(console)
+    log_in(page, console, f"/incidents/{incident['id']}/")
+    page.wait_for_function(CONNECTED, timeout=15_000)
+    page.select_option("#incident-severity", "critical")
+    page.locator("#timeline .entry-change", has_text="severity: warning → critical").wait_for(timeout=5_000)
+    page.select_option("#incident-commander", "admin")
+    page.locator("#timeline .entry-change", has_text="commander: — → admin").wait_for(timeout=5_000)
+    page.click("#status-buttons button[data-status=investigating]")
+    page.locator("#timeline .entry-change", has_text="status: open → investigating").wait_for(timeout=5_000)
+    stored = rest(console, "GET", f"/api/v1/incidents/{incident['id']}/")
+    assert (stored["severity"], stored["commander"]) == ("critical", "admin")
+    assert watch.errors == []
+
+
+def test_keyboard_shortcuts_move_acknowledge_and_resolve_on_the_alert_centre(console, open_page):
+    word = unique("keys")
+    first = raise_alert(console, f"{word} first", severity="critical")
+    page, watch = open_page(console)
+    log_in(page, console, f"/alerts/?search={word}")
+    page.wait_for_selector(f"#alert-{first['id']}")
+    page.keyboard.press("j")
+    assert page.locator("#alert-table tr.focused").get_attribute("id") == f"alert-{first['id']}"
+    page.keyboard.press("a")
+    page.wait_for_selector(f"#alert-{first['id']}[data-status=acknowledged]", timeout=5_000)
+    page.keyboard.press("r")
+    page.fill("#resolution", "fixed from the keyboard")
+    page.click("#resolve-confirm")
+    page.wait_for_selector(f"#alert-{first['id']}", state="detached", timeout=5_000)
+    assert rest(console, "GET", f"/api/v1/alerts/{first['id']}/")["resolution"] == "fixed from the keyboard"
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.name") == "search"
+    page.keyboard.press("Escape")
+    page.keyboard.press("?")
+    assert page.locator("#keys-dialog").is_visible()
+    assert watch.errors == []
