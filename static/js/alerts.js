@@ -63,9 +63,32 @@ function compare(a, b) {
   return b.id - a.id;
 }
 
+// Grouped by a label: a header per value with its count, each group collapsible
+// (remembered while the page is open), groups in the order of their most urgent alert.
+const collapsed = new Set();
+const NO_VALUE = "—";
+
+function groupedRows(visible, label) {
+  const groups = new Map();
+  for (const alert of visible) {
+    const value = alert.labels?.[label] ?? NO_VALUE;
+    if (!groups.has(value)) groups.set(value, []);
+    groups.get(value).push(alert);
+  }
+  return [...groups].flatMap(([value, members]) => {
+    const key = `${label}=${value}`;
+    const open = !collapsed.has(key);
+    const header = el("tr", { class: "group-row", dataset: { group: key } }, el("td", { colspan: 8 },
+      el("button", { type: "button", class: "group-toggle", "aria-expanded": String(open), dataset: { group: key } },
+        `${open ? "▾" : "▸"} ${key} · ${members.length}`)));
+    return [header, ...(open ? members.map(row) : [])];
+  });
+}
+
 function render() {
   const visible = [...alerts.values()].filter(matches).sort(compare);
-  table.replaceChildren(...visible.map(row));
+  const label = filters.elements.namedItem("group").value;
+  table.replaceChildren(...(label ? groupedRows(visible, label) : visible.map(row)));
   showFocus();
   document.getElementById("no-alerts").hidden = visible.length > 0;
   document.getElementById("open-incident").disabled = selected.size === 0;
@@ -137,6 +160,11 @@ async function openIncident() {
 }
 
 table.addEventListener("click", (event) => {
+  const toggle = event.target.closest("button.group-toggle");
+  if (toggle) {
+    if (!collapsed.delete(toggle.dataset.group)) collapsed.add(toggle.dataset.group);
+    return render();
+  }
   const button = event.target.closest("button[data-action]");
   if (button) act(button.dataset.action, Number(button.dataset.id));
 });
@@ -147,7 +175,7 @@ table.addEventListener("change", (event) => {
   if (box.checked) selected.add(id); else selected.delete(id);
   document.getElementById("open-incident").disabled = selected.size === 0;
 });
-const FILTER_DEFAULTS = { status: "active", severity: "", search: "" };
+const FILTER_DEFAULTS = { status: "active", severity: "", search: "", group: "" };
 filters.addEventListener("input", () => {
   writeToUrl(Object.fromEntries(new FormData(filters)), FILTER_DEFAULTS);
   render();
@@ -160,7 +188,7 @@ document.getElementById("open-incident").addEventListener("click", openIncident)
 let focusedId = null;
 
 function focusRow(step) {
-  const rows = [...table.querySelectorAll("tr")];
+  const rows = [...table.querySelectorAll("tr[id^='alert-']")];
   if (!rows.length) return;
   const at = rows.findIndex((tr) => tr.id === `alert-${focusedId}`);
   const next = rows[Math.min(rows.length - 1, Math.max(0, at === -1 ? 0 : at + step))];

@@ -303,3 +303,18 @@ def test_keyboard_shortcuts_move_acknowledge_and_resolve_on_the_alert_centre(con
     page.keyboard.press("?")
     assert page.locator("#keys-dialog").is_visible()
     assert watch.errors == []
+
+
+def test_the_alert_centre_groups_by_a_label_with_counts_and_collapses_a_group(console, open_page):
+    word = unique("grouped")
+    for number, team in enumerate(("web", "db", "db")):  # newest first: the db group leads
+        raise_alert(console, f"{word} {team}", labels={"team": team, "run": word, "host": f"h{number}"})
+    page, watch = open_page(console)
+    log_in(page, console, f"/alerts/?search={word}&group=team")
+    page.wait_for_selector("tr.group-row[data-group='team=db']")
+    assert page.locator("tr.group-row button").all_inner_texts() == ["▾ team=db · 2", "▾ team=web · 1"]
+    assert page.locator("#alert-table tr[id^='alert-']").count() == 3
+    page.click("tr.group-row[data-group='team=db'] button")
+    assert page.locator("#alert-table tr[id^='alert-']").count() == 1
+    assert page.locator("tr.group-row[data-group='team=db'] button").get_attribute("aria-expanded") == "false"
+    assert watch.errors == []
