@@ -108,6 +108,13 @@ def set_incident_status(incident_id: int, status: str, actor: str) -> Incident:
 EDITABLE_FIELDS = ("title", "severity", "summary", "commander")
 
 
+def _shown(value: Any) -> str | None:
+    """A field's value as the timeline records it: a user by username, None as None."""
+    if value is None:
+        return None
+    return value.get_username() if hasattr(value, "get_username") else str(value)
+
+
 @transaction.atomic
 def edit_incident(incident_id: int, actor: str, changes: dict[str, Any]) -> Incident:
     """Change title, severity, summary or commander; ``status`` goes through set_incident_status."""
@@ -118,10 +125,12 @@ def edit_incident(incident_id: int, actor: str, changes: dict[str, Any]) -> Inci
         name: changes[name] for name in EDITABLE_FIELDS if name in changes and changes[name] != getattr(incident, name)
     }
     if edited:
+        # What changed, from what to what, as the timeline shows it (a commander by username).
+        changes = {name: [_shown(getattr(incident, name)), _shown(value)] for name, value in edited.items()}
         for name, value in edited.items():
             setattr(incident, name, value)
         incident.save()
-        data = {"fields": sorted(edited)}
+        data = {"fields": sorted(edited), "changes": changes}
         _record(EventKind.INCIDENT_UPDATED, incident, actor, data=data)
         publish_incident(incident)
     return incident

@@ -1,19 +1,32 @@
 """The alert centre and incident pages: server-rendered first paint, then live."""
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.access import staff_required
 from alerts import incidents as incident_services
-from alerts.api.serializers import TimelineEntrySerializer
-from alerts.models import Alert, AlertStatus, Incident, IncidentStatus
+from alerts.api.serializers import SilenceSerializer, TimelineEntrySerializer
+from alerts.models import Alert, AlertStatus, Incident, IncidentStatus, Silence
 from alerts.payloads import alert_data, incident_data
-from alerts.services import alert_summary
+from alerts.series import alert_series
+from alerts.services import alert_summary, alert_timeline
 from realtime.replay import stream_position
 from realtime.topics import ALERTS
 from runbooks.checklists import incident_checklists
 from runbooks.models import Runbook
 
 FIRST_PAINT_ROWS = 200
+SILENCE_ROWS = 200
+RECENTLY_ENDED = timedelta(days=7)
+RECENTLY_ENDED_ROWS = 50
+# Monday 0 … Sunday 6, as a silence's repeat_days counts them.
+WEEKDAY_NAMES = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
 
 
 @staff_required
@@ -59,8 +72,50 @@ def incident_detail(request, incident_id):
         ],
         "seq": seq,
     }
+    # Who may command: the staff accounts that may use the console.
+    commanders = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
     return render(
         request,
         "alerts/incident_detail.html",
-        {"state": state, "incident": incident, "statuses": IncidentStatus.choices},
+        {
+            "state": state,
+            "incident": incident,
+            "statuses": IncidentStatus.choices,
+            "commanders": [user.get_username() for user in commanders],
+        },
     )
+
+
+@staff_required
+def alert_detail(request, alert_id):
+    seq = stream_position(ALERTS)  # before the data
+    alert = get_object_or_404(Alert.objects.select_related("rule", "incident"), pk=alert_id)
+    data = alert_data(alert)
+    state = {
+        "alert": data,
+        "timeline": TimelineEntrySerializer(alert_timeline(alert.pk), many=True).data,
+        "series": alert_series(alert),
+        "seq": seq,
+    }
+    # "Silence similar" opens the silence form with the alert's labels as its matchers.
+    matchers = [("match", f"{key}={value}") for key, value in data["labels"].items() if value is not None]
+    context = {
+        "state": state,
+        "alert": data,
+        "incident": alert.incident,
+        "silence_url": f"{reverse('silence-list')}?{urlencode(matchers)}",
+    }
+    return render(request, "alerts/alert_detail.html", context)
+
+
+@staff_required
+def silence_list(request):
+    seq = stream_position(ALERTS)  # before the data
+    now = timezone.now()
+    current = Silence.objects.filter(ends_at__gt=now).order_by("starts_at", "id")[:SILENCE_ROWS]
+    ended = Silence.objects.filter(ends_at__lte=now, ends_at__gt=now - RECENTLY_ENDED).order_by("-ends_at", "-id")
+    state = {
+        "silences": SilenceSerializer([*current, *ended[:RECENTLY_ENDED_ROWS]], many=True).data,
+        "seq": seq,
+    }
+    return render(request, "alerts/silence_list.html", {"state": state, "weekdays": WEEKDAY_NAMES})

@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 
 from accounts.access import staff_required
@@ -70,3 +71,8 @@ def dashboard(request):
         "seq": seq,
     }
     return render(request, "dashboard.html", {"state": state, "snapshot": state["snapshot"], "host": host, "now": now})
+
+
+def favicon(request):
+    """The console's icon for browsers that ask for /favicon.ico (the admin and the API's pages name none)."""
+    return redirect(static("favicon.svg"))

@@ -4,11 +4,17 @@
 import { use } from "echarts/core";
 import { LineChart, PieChart } from "echarts/charts";
 // Tooltip brings the axis pointer (tooltip trigger "axis"); Legend brings the
-// scrolling legend; DataZoom brings both the inside and the slider zoom.
-import { DataZoomComponent, GridComponent, LegendComponent, TitleComponent, TooltipComponent } from "echarts/components";
+// scrolling legend; DataZoom brings both the inside and the slider zoom; MarkLine
+// marks the moments an alert fired, was acknowledged and resolved on its chart.
+import {
+  DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, TooltipComponent,
+} from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 
-use([LineChart, PieChart, GridComponent, TooltipComponent, LegendComponent, TitleComponent, DataZoomComponent, CanvasRenderer]);
+use([
+  LineChart, PieChart, GridComponent, TooltipComponent, LegendComponent, TitleComponent, DataZoomComponent, MarkLineComponent,
+  CanvasRenderer,
+]);
 
 // init, getInstanceByDom, registerTheme… and the "dark" theme, which core registers.
 export * from "echarts/core";

@@ -14,7 +14,7 @@ from alerts.tests.factories import make_alert, make_incident
 from tests.factories import make_user
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-PAGES = ["/", "/metrics/", "/alerts/", "/incidents/"]
+PAGES = ["/", "/metrics/", "/alerts/", "/incidents/", "/silences/"]
 API_READS = [
     "/api/v1/alerts/",
     "/api/v1/incidents/",
@@ -115,7 +115,16 @@ def test_no_secret_or_default_password_is_committed():
 @pytest.mark.django_db
 def test_every_page_sends_the_security_headers(staff_client):
     incident = make_incident()
-    pages = [*PAGES, f"/incidents/{incident.pk}/", "/admin/", "/admin/alerts/alert/", "/api/v1/docs/", "/no-such-page/"]
+    alert = make_alert()
+    pages = [
+        *PAGES,
+        f"/incidents/{incident.pk}/",
+        f"/alerts/{alert.pk}/",
+        "/admin/",
+        "/admin/alerts/alert/",
+        "/api/v1/docs/",
+        "/no-such-page/",
+    ]
     for path in pages:
         response = staff_client.get(path)
         directives = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))

@@ -328,6 +328,20 @@ class SilenceSerializer(StrictModelSerializer):
         return attrs
 
 
+class SilencePreviewSerializer(StrictSerializer):
+    matchers = LabelsField(help_text="The labels a silence would match, as in a silence.")
+
+    def validate_matchers(self, matchers):
+        if not matchers:
+            raise serializers.ValidationError("Give at least one matcher; none would catch every alert.")
+        return matchers
+
+
+class SilencePreviewAnswerSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Unresolved alerts the matchers catch now.")
+    alerts = AlertSerializer(many=True, help_text="The newest of them, at most 100.")
+
+
 class CountsByStatusSerializer(serializers.Serializer):
     firing = serializers.IntegerField()
     acknowledged = serializers.IntegerField()

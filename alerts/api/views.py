@@ -11,7 +11,7 @@ from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts import incidents, services
+from alerts import incidents, services, silences
 from alerts.api import serializers as s
 from alerts.config_audit import delete_audited, save_audited
 from alerts.filters import AlertFilter, IncidentFilter
@@ -271,9 +271,39 @@ class SilenceViewSet(
     serializer_class = s.SilenceSerializer
     ordering_fields = ["id", "starts_at", "ends_at"]
     ordering = ["-starts_at", "-id"]
+    action_permissions = {"preview": "alerts.view_alert", "expire": "alerts.change_silence"}
 
     def perform_create(self, serializer):
         save_audited(actor(self.request), lambda: serializer.save(created_by=actor(self.request)))
+
+    @extend_schema(
+        summary="The unresolved alerts some matchers would silence now",
+        request=s.SilencePreviewSerializer,
+        responses={200: s.SilencePreviewAnswerSerializer},
+    )
+    @action(detail=False, methods=["post"], pagination_class=None)
+    def preview(self, request):
+        body = s.SilencePreviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        count, caught = silences.caught_alerts(body.validated_data["matchers"])
+        return Response({"count": count, "alerts": caught})
+
+    @extend_schema(
+        summary="End a silence now (it stays listed as ended)",
+        request=None,
+        responses={200: s.SilenceSerializer, 404: NOT_FOUND, 409: OpenApiResponse(s.ErrorSerializer)},
+    )
+    @action(detail=True, methods=["post"])
+    def expire(self, request, pk=None):
+        try:
+            silence = silences.expire_silence(pk, actor(request))
+        except Silence.DoesNotExist:
+            raise not_found(Silence) from None
+        except silences.SilenceEnded as error:
+            exception = Conflict()
+            exception.detail = {"detail": str(error)}  # type: ignore[dict-item]
+            raise exception from None
+        return Response(s.SilenceSerializer(silence).data)
 
 
 class StatsView(APIView):

@@ -44,7 +44,8 @@ def one_line(text: object, limit: int = SUBJECT_MAX) -> str:
 
 
 def alert_link(alert_id: object) -> str:
-    return settings.OPSCONSOLE_PUBLIC_URL + reverse("admin:alerts_alert_change", args=[alert_id])
+    # The alert's own page: its timeline, its metric and the actions, where on-call work starts.
+    return settings.OPSCONSOLE_PUBLIC_URL + reverse("alert-detail", args=[alert_id])
 
 
 def absolute_url(url: str) -> str:

@@ -114,8 +114,8 @@ def test_an_incident_can_be_read_by_id(staff_client):
     assert body["id"] == incident.pk and body["title"] == "Checkout down" and len(body["alerts"]) == 1
 
 
-def test_editing_an_incident_records_which_fields_changed(staff_client, staff_user):
-    incident = make_incident()
+def test_editing_an_incident_records_which_fields_changed_from_what_to_what(staff_client, staff_user):
+    incident = make_incident(title="Checkout")
     response = staff_client.patch(
         f"/api/v1/incidents/{incident.pk}/",
         {
@@ -131,7 +131,12 @@ def test_editing_an_incident_records_which_fields_changed(staff_client, staff_us
         for entry in staff_client.get(f"/api/v1/incidents/{incident.pk}/timeline/").json()
         if entry["kind"] == EventKind.INCIDENT_UPDATED
     ]
-    assert [entry["data"] for entry in updated] == [{"fields": ["commander", "title"]}]
+    assert [entry["data"] for entry in updated] == [
+        {
+            "fields": ["commander", "title"],
+            "changes": {"title": ["Checkout", "Checkout slow"], "commander": [None, staff_user.username]},
+        }
+    ]
 
 
 def test_an_unknown_commander_is_a_400_naming_the_field(staff_client):

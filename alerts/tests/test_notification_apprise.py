@@ -34,7 +34,7 @@ def test_an_apprise_channel_delivers_a_chat_message_to_a_local_receiver(receiver
     assert path == "/chat" and message["type"] == "failure"
     assert message["title"] == "[critical] FIRING: Disk 95% on db-1"
     assert "Value: 95 (threshold 90)" in message["message"] and "Labels: host=db-1" in message["message"]
-    assert f"/admin/alerts/alert/{alert.pk}/change/" in message["message"]
+    assert f"/alerts/{alert.pk}/" in message["message"]
 
 
 def test_a_resolution_reads_as_a_success(receiver):

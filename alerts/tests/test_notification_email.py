@@ -29,7 +29,7 @@ def test_the_body_reads_as_text_with_a_link_to_the_alert(settings):
     body = mail.outbox[0].body
     assert body.startswith("CPU hot\n")
     assert "Value: 97.5 (threshold 90)" in body and "Labels: dc=ams, host=web-1" in body
-    assert f"https://ops.example.com/admin/alerts/alert/{alert.pk}/change/" in body
+    assert f"https://ops.example.com/alerts/{alert.pk}/" in body
     assert "{" not in body  # not a JSON dump
 
 

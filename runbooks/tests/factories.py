@@ -17,4 +17,6 @@ def make_runbook(**fields: Any) -> Runbook:
         "updated_by": "test",
     }
     values.update(fields)
-    return save_audited("test", lambda: Runbook.objects.create(**values))
+    runbook = save_audited("test", lambda: Runbook.objects.create(**values))
+    assert isinstance(runbook, Runbook)
+    return runbook

@@ -1,5 +1,6 @@
 // The alert centre: a table that follows /ws/alerts, with acknowledge / resolve and "open incident".
 import { openStream, pageState } from "./console.js";
+import { fillFromUrl, writeToUrl } from "./deeplink.js";
 import { api, el, flash, keepTimesFresh, format, gettext, timeAgo, word } from "./ui.js";
 
 const state = pageState("alerts-state");
@@ -42,12 +43,12 @@ function row(alert) {
     el("td", {}, el("span", { class: `status ${alert.status}`, dataset: { value: alert.status } }, word(alert.status)),
       alert.silenced ? el("span", { title: gettext("silenced") }, " 🔕") : "",
       alert.flapping ? el("span", { class: "badge flapping", title: gettext("changing between firing and resolved again and again") }, gettext("flapping")) : ""),
-    el("td", { class: "title" }, el("strong", {}, alert.title), alert.message ? el("div", { class: "muted" }, alert.message) : null,
+    el("td", { class: "title" }, el("a", { href: `/alerts/${alert.id}/`, class: "alert-link" }, el("strong", {}, alert.title)), alert.message ? el("div", { class: "muted" }, alert.message) : null,
       el("div", { class: "labels" }, labels),
       alert.incident ? el("a", { href: `/incidents/${alert.incident}/` }, format(gettext("incident #%(id)s"), { id: alert.incident })) : null),
     el("td", {}, alert.source, el("div", { class: "muted" }, alert.category)),
-    el("td", {}, el("time", { datetime: alert.last_seen_at, "data-relative": true, title: alert.last_seen_at }, timeAgo(alert.last_seen_at))),
-    el("td", {}, String(alert.occurrences)),
+    el("td", { "data-label": gettext("Last seen") }, el("time", { datetime: alert.last_seen_at, "data-relative": true, title: alert.last_seen_at }, timeAgo(alert.last_seen_at))),
+    el("td", { "data-label": gettext("Count") }, String(alert.occurrences)),
     el("td", {}, actionButtons(alert)),
   );
 }
@@ -62,9 +63,33 @@ function compare(a, b) {
   return b.id - a.id;
 }
 
+// Grouped by a label: a header per value with its count, each group collapsible
+// (remembered while the page is open), groups in the order of their most urgent alert.
+const collapsed = new Set();
+const NO_VALUE = "—";
+
+function groupedRows(visible, label) {
+  const groups = new Map();
+  for (const alert of visible) {
+    const value = alert.labels?.[label] ?? NO_VALUE;
+    if (!groups.has(value)) groups.set(value, []);
+    groups.get(value).push(alert);
+  }
+  return [...groups].flatMap(([value, members]) => {
+    const key = `${label}=${value}`;
+    const open = !collapsed.has(key);
+    const header = el("tr", { class: "group-row", dataset: { group: key } }, el("td", { colspan: 8 },
+      el("button", { type: "button", class: "group-toggle", "aria-expanded": String(open), dataset: { group: key } },
+        `${open ? "▾" : "▸"} ${key} · ${members.length}`)));
+    return [header, ...(open ? members.map(row) : [])];
+  });
+}
+
 function render() {
   const visible = [...alerts.values()].filter(matches).sort(compare);
-  table.replaceChildren(...visible.map(row));
+  const label = filters.elements.namedItem("group").value;
+  table.replaceChildren(...(label ? groupedRows(visible, label) : visible.map(row)));
+  showFocus();
   document.getElementById("no-alerts").hidden = visible.length > 0;
   document.getElementById("open-incident").disabled = selected.size === 0;
 }
@@ -135,6 +160,11 @@ async function openIncident() {
 }
 
 table.addEventListener("click", (event) => {
+  const toggle = event.target.closest("button.group-toggle");
+  if (toggle) {
+    if (!collapsed.delete(toggle.dataset.group)) collapsed.add(toggle.dataset.group);
+    return render();
+  }
   const button = event.target.closest("button[data-action]");
   if (button) act(button.dataset.action, Number(button.dataset.id));
 });
@@ -145,9 +175,50 @@ table.addEventListener("change", (event) => {
   if (box.checked) selected.add(id); else selected.delete(id);
   document.getElementById("open-incident").disabled = selected.size === 0;
 });
-filters.addEventListener("input", render);
+const FILTER_DEFAULTS = { status: "active", severity: "", search: "", group: "" };
+filters.addEventListener("input", () => {
+  writeToUrl(Object.fromEntries(new FormData(filters)), FILTER_DEFAULTS);
+  render();
+});
 filters.addEventListener("submit", (event) => event.preventDefault());
 document.getElementById("open-incident").addEventListener("click", openIncident);
+
+// Keys, as in mail and ticket tools: j/k move, a acknowledge, r resolve, s silence,
+// Enter open, / search, ? help. Not while typing or while a dialog is open.
+let focusedId = null;
+
+function focusRow(step) {
+  const rows = [...table.querySelectorAll("tr[id^='alert-']")];
+  if (!rows.length) return;
+  const at = rows.findIndex((tr) => tr.id === `alert-${focusedId}`);
+  const next = rows[Math.min(rows.length - 1, Math.max(0, at === -1 ? 0 : at + step))];
+  focusedId = Number(next.id.slice("alert-".length));
+  showFocus();
+  next.scrollIntoView({ block: "nearest" });
+}
+
+function showFocus() {
+  for (const tr of table.querySelectorAll("tr.focused")) tr.classList.remove("focused");
+  document.getElementById(`alert-${focusedId}`)?.classList.add("focused");
+}
+
+const KEY_ACTIONS = { a: "acknowledge", r: "resolve", s: "silence" };
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
+  if (event.target.closest("input, textarea, select, [contenteditable]")) {
+    if (event.key === "Escape") event.target.blur();
+    return;
+  }
+  const alert = alerts.get(focusedId);
+  if (event.key === "j" || event.key === "k") focusRow(event.key === "j" ? 1 : -1);
+  else if (event.key === "/") filters.elements.namedItem("search").focus();
+  else if (event.key === "?") document.getElementById("keys-dialog").showModal();
+  else if (event.key === "Enter" && alert) location.assign(`/alerts/${alert.id}/`);
+  else if (KEY_ACTIONS[event.key] && alert && document.querySelector(`#alert-${alert.id} button[data-action=${KEY_ACTIONS[event.key]}]`)) act(KEY_ACTIONS[event.key], alert.id);
+  else return;
+  event.preventDefault();
+});
 
 function drop(id) {
   alerts.delete(id);
@@ -176,6 +247,7 @@ async function reload() {
   await takeUnresolved(await api("GET", UNRESOLVED_URL));
 }
 
+fillFromUrl(filters);
 render();
 keepTimesFresh();
 

@@ -1,4 +1,5 @@
 // What every console page shares: the live connection and its status badge.
+import { attend } from "./attention.js";
 import { RealtimeClient } from "./realtime.js";
 import { el, gettext } from "./ui.js";
 
@@ -21,6 +22,7 @@ export function showStatus(status) {
 /** Opens the page's stream; options pass through to RealtimeClient. */
 export function openStream(path, options = {}) {
   const client = new RealtimeClient(path, { ...options, onStatus: showStatus });
+  if (path.startsWith("/ws/alerts")) attend(client); // before connecting: it hears the first frame too
   client.connect();
   window.addEventListener("pagehide", () => client.close());
   return client;
@@ -34,6 +36,18 @@ export function pageState(id) {
 
 export function chartTheme() {
   return document.documentElement.dataset.theme === "dark" ? "dark" : null;
+}
+
+// Series colours with at least 3:1 contrast against the card (#fff light, #171e28 dark);
+// ECharts' default light palette goes down to 1.6:1 (its yellow).
+const CHART_COLOURS = {
+  light: ["#2563eb", "#15803d", "#b45309", "#dc2626", "#0e7490", "#7c3aed", "#be185d", "#4d7c0f"],
+  dark: ["#60a5fa", "#4ade80", "#fbbf24", "#f87171", "#22d3ee", "#c084fc", "#f472b6", "#a3e635"],
+};
+
+/** The palette for a chart's `color` option in the current theme. */
+export function chartColors() {
+  return CHART_COLOURS[document.documentElement.dataset.theme === "dark" ? "dark" : "light"];
 }
 
 /**

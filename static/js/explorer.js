@@ -1,5 +1,6 @@
 // The metrics explorer: history from the query API, extended live by `metrics` pushes.
-import { chartTheme, chartTooltip, openStream, pageState } from "./console.js";
+import { chartColors, chartTheme, chartTooltip, openStream, pageState } from "./console.js";
+import { fillFromUrl, writeToUrl } from "./deeplink.js";
 import { api, el, flash } from "./ui.js";
 
 const state = pageState("explorer-state");
@@ -24,6 +25,7 @@ function option() {
   return {
     animation: false,
     backgroundColor: "transparent",
+    color: chartColors(),
     legend: { top: 0, type: "scroll" },
     grid: { left: 56, right: 24, top: 36, bottom: 64 },
     tooltip: chartTooltip("axis", (v) => (v == null ? "" : `${Math.round(v * 1000) / 1000}${unit ? ` ${unit}` : ""}`)),
@@ -37,8 +39,12 @@ function option() {
   };
 }
 
+const RANGE_MINUTES = new Set([15, 60, 1440, 10080]);
+let loadRound = 0;
+
 async function load() {
   const { name, host, agg } = Object.fromEntries(new FormData(form));
+  writeToUrl({ name, host, agg, minutes }, { name: "cpu_percent", host: "", agg: "avg", minutes: 60 });
   if (!name) {
     document.getElementById("no-series").hidden = false;
     return;
@@ -47,8 +53,10 @@ async function load() {
   const end = rangeEnd / 1000;
   const params = new URLSearchParams({ name, agg, start: String(end - minutes * 60), end: String(end) });
   if (host) params.append("tag", `host:${host}`);
+  const round = ++loadRound;
   try {
     const answer = await api("GET", `/api/v1/metrics/query/?${params}`);
+    if (round !== loadRound) return; // a newer choice's answer is on its way: an older one must not win the race
     shown = answer.series.map((series) => ({ ...series, key: seriesKey(series), points: series.points.map(([t, v]) => [t * 1000, v]) }));
     document.getElementById("no-series").hidden = shown.length > 0;
     chart.setOption(option(), { notMerge: true });
@@ -97,12 +105,25 @@ chart.setOption(option()); // axes at once, even before (or without) data
 const names = document.getElementById("metric-name");
 names.replaceChildren(...state.names.map((name) => el("option", { value: name, selected: name === "cpu_percent" }, name)));
 document.getElementById("metric-host").append(...state.hosts.map((host) => el("option", { value: host }, host)));
+function pressRange() {
+  for (const button of document.querySelectorAll("#ranges button")) button.setAttribute("aria-pressed", String(Number(button.dataset.minutes) === minutes));
+}
+
+// A metric or host in the URL that the page does not list yet (its first point is on its way) is offered anyway.
+const linked = new URLSearchParams(location.search);
+for (const [field, select] of [["name", names], ["host", document.getElementById("metric-host")]]) {
+  const value = linked.get(field);
+  if (value && ![...select.options].some((option) => option.value === value)) select.append(el("option", { value }, value));
+}
+fillFromUrl(form);
+if (RANGE_MINUTES.has(Number(linked.get("minutes")))) minutes = Number(linked.get("minutes"));
+pressRange();
 form.addEventListener("change", load);
 document.getElementById("ranges").addEventListener("click", (event) => {
   const button = event.target.closest("button[data-minutes]");
   if (!button) return;
   minutes = Number(button.dataset.minutes);
-  for (const other of document.querySelectorAll("#ranges button")) other.setAttribute("aria-pressed", String(other === button));
+  pressRange();
   load();
 });
 window.addEventListener("resize", () => chart.resize());

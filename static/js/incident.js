@@ -1,47 +1,24 @@
 // One incident: status buttons, notes, and a timeline that grows live.
 import { openStream, pageState } from "./console.js";
-import { api, el, flash, keepTimesFresh, gettext, timeAgo, word } from "./ui.js";
+import { addTimelineEntries } from "./timeline.js";
+import { api, el, flash, keepTimesFresh, word } from "./ui.js";
 
 const state = pageState("incident-state");
 const incidentId = state.incident.id;
 const seen = new Set();
-// What each kind of timeline entry reads as; an unknown kind shows as stored.
-const KINDS = {
-  "incident.opened": gettext("opened"),
-  "incident.updated": gettext("updated"),
-  "incident.status_changed": gettext("status changed"),
-  "incident.note": gettext("note"),
-  "incident.alert_attached": gettext("alert attached"),
-  "incident.checklist_started": gettext("checklist started"),
-  "incident.step_ticked": gettext("step ticked"),
-  "alert.fired": gettext("alert fired"),
-  "alert.updated": gettext("alert updated"),
-  "alert.acknowledged": gettext("alert acknowledged"),
-  "alert.resolved": gettext("alert resolved"),
-  "alert.silenced": gettext("alert silenced"),
-  "alert.unsilenced": gettext("alert unsilenced"),
-  "alert.flapping": gettext("alert flapping"),
-  "alert.settled": gettext("alert settled"),
-};
-
-function entry(item) {
-  return el("li", { id: `event-${item.id}` },
-    el("span", { class: "kind", dataset: { kind: item.kind } }, KINDS[item.kind] || item.kind), " · ", el("span", { class: "muted" }, item.actor), " · ",
-    el("time", { datetime: item.at, "data-relative": true, title: item.at }, timeAgo(item.at)),
-    item.text ? el("div", {}, item.text) : null);
-}
 
 function addEntries(items) {
-  const list = document.getElementById("timeline");
-  for (const item of items) {
-    if (seen.has(item.id)) continue;
-    seen.add(item.id);
-    list.prepend(entry(item));
-  }
+  addTimelineEntries(document.getElementById("timeline"), seen, items);
 }
 
 function showIncident(incident) {
   document.getElementById("incident-title").textContent = incident.title;
+  document.getElementById("incident-severity").value = incident.severity;
+  const commander = document.getElementById("incident-commander");
+  if (incident.commander && ![...commander.options].some((option) => option.value === incident.commander)) {
+    commander.append(el("option", { value: incident.commander }, incident.commander)); // no longer staff, still in command
+  }
+  commander.value = incident.commander || "";
   const badge = document.getElementById("incident-status");
   badge.textContent = word(incident.status);
   badge.className = `status ${incident.status}`;
@@ -53,7 +30,7 @@ function showIncident(incident) {
 
 function showAlerts(alerts) {
   document.getElementById("incident-alerts").replaceChildren(...alerts.map((alert) =>
-    el("li", { id: `incident-alert-${alert.id}`, class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", alert.title)));
+    el("li", { id: `incident-alert-${alert.id}`, class: `sev-border ${alert.severity}` }, el("span", { class: `status ${alert.status}` }, word(alert.status)), " ", el("a", { href: `/alerts/${alert.id}/` }, alert.title))));
 }
 
 function showRunbookChoice(runbooks) {
@@ -126,6 +103,17 @@ document.getElementById("status-buttons").addEventListener("click", async (event
   if (!button) return;
   try {
     showIncident(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { status: button.dataset.status }));
+    await refresh();
+  } catch (error) {
+    flash(error.message);
+  }
+});
+
+// Severity and commander save as soon as they are chosen; the timeline records from → to.
+document.getElementById("incident-fields").addEventListener("change", async (event) => {
+  const field = event.target;
+  try {
+    showIncident(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { [field.name]: field.value || null }));
     await refresh();
   } catch (error) {
     flash(error.message);

@@ -1,21 +1,31 @@
 // The incident list: opens incidents and follows `incident` events.
 import { openStream, pageState } from "./console.js";
-import { api, el, flash, keepTimesFresh, timeAgo, word } from "./ui.js";
+import { fillFromUrl, writeToUrl } from "./deeplink.js";
+import { api, el, flash, gettext, keepTimesFresh, timeAgo, word } from "./ui.js";
 
 const state = pageState("incidents-state");
 const incidents = new Map(state.incidents.map((incident) => [incident.id, incident]));
 const table = document.querySelector("#incident-table tbody");
+const filters = document.getElementById("incident-filters");
+
+function matches(incident) {
+  const { status, search } = Object.fromEntries(new FormData(filters));
+  if (status === "active" && incident.status === "resolved") return false;
+  if (status && status !== "active" && incident.status !== status) return false;
+  const needle = (search || "").trim().toLowerCase();
+  return !needle || `${incident.title} ${incident.commander || ""} #${incident.id}`.toLowerCase().includes(needle);
+}
 
 function render() {
-  const rows = [...incidents.values()].sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at)).map((incident) =>
+  const rows = [...incidents.values()].filter(matches).sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at)).map((incident) =>
     el("tr", { id: `incident-${incident.id}`, class: incident.status },
       el("td", {}, el("a", { href: `/incidents/${incident.id}/` }, `#${incident.id}`)),
       el("td", {}, el("span", { class: `sev ${incident.severity}` }, word(incident.severity))),
       el("td", {}, el("span", { class: `status ${incident.status}` }, word(incident.status))),
       el("td", { class: "title" }, el("a", { href: `/incidents/${incident.id}/` }, incident.title)),
-      el("td", {}, incident.commander || "—"),
-      el("td", {}, String(incident.alerts.length)),
-      el("td", {}, el("time", { datetime: incident.opened_at, "data-relative": true }, timeAgo(incident.opened_at)))));
+      el("td", { "data-label": gettext("Commander") }, incident.commander || "—"),
+      el("td", { "data-label": gettext("Alerts") }, String(incident.alerts.length)),
+      el("td", { "data-label": gettext("Opened") }, el("time", { datetime: incident.opened_at, "data-relative": true }, timeAgo(incident.opened_at)))));
   table.replaceChildren(...rows);
   document.getElementById("no-incidents").hidden = rows.length > 0;
 }
@@ -31,6 +41,12 @@ document.getElementById("new-incident").addEventListener("submit", async (event)
   }
 });
 
+filters.addEventListener("input", () => {
+  writeToUrl(Object.fromEntries(new FormData(filters)), { status: "", search: "" });
+  render();
+});
+filters.addEventListener("submit", (event) => event.preventDefault());
+fillFromUrl(filters);
 render();
 keepTimesFresh();
 const stream = openStream("/ws/alerts", { since: state.seq, onResync: () => location.reload() });

@@ -5,6 +5,11 @@ export function gettext(text) {
   return typeof window.gettext === "function" ? window.gettext(text) : text;
 }
 
+/** The singular or plural text for `count` in the page language (the catalog's plural rules). */
+export function ngettext(singular, plural, count) {
+  return typeof window.ngettext === "function" ? window.ngettext(singular, plural, count) : count === 1 ? singular : plural;
+}
+
 // The words the data carries (statuses, severities), spelled out so makemessages extracts them.
 const WORDS = {
   firing: gettext("firing"), acknowledged: gettext("acknowledged"), resolved: gettext("resolved"),
@@ -90,4 +95,14 @@ export function flash(message, kind = "error") {
   if (!box) return;
   box.replaceChildren(el("p", { class: `flash ${kind}`, role: "alert" }, message));
   setTimeout(() => box.replaceChildren(), 6000);
+}
+
+/** A span of seconds as "3 d 4 h", "2 h 5 min", "4 min 10 s" or "12 s": the two largest units. */
+export function duration(seconds) {
+  const total = Math.max(0, Math.floor(seconds));
+  const [d, h, m, s] = [Math.floor(total / 86400), Math.floor(total / 3600) % 24, Math.floor(total / 60) % 60, total % 60];
+  if (d) return format(gettext("%(d)s d %(h)s h"), { d, h });
+  if (h) return format(gettext("%(h)s h %(m)s min"), { h, m });
+  if (m) return format(gettext("%(m)s min %(s)s s"), { m, s });
+  return format(gettext("%(s)s s"), { s });
 }

@@ -76,12 +76,14 @@ def planted(console):
         ("/incidents/", ["incident " + MARKUP]),
         ("/incidents/{incident}/", ["incident " + MARKUP, "summary " + MARKUP, "note " + MARKUP, "title " + MARKUP]),
         ("/metrics/", []),
+        ("/alerts/{alert}/", ["title " + MARKUP, "message " + MARKUP, "src " + MARKUP, "team=label " + MARKUP]),
+        ("/silences/", ["team=silenced " + MARKUP, "comment " + MARKUP]),
     ],
-    ids=["dashboard", "alert-centre", "incidents", "incident", "metrics"],
+    ids=["dashboard", "alert-centre", "incidents", "incident", "metrics", "alert", "silences"],
 )
 def test_markup_in_user_fields_is_shown_as_text_and_never_runs(console, planted, open_page, path, expected):
     page, watch = open_page(console)
-    log_in(page, console, path.format(incident=planted["incident"]["id"]))
+    log_in(page, console, path.format(incident=planted["incident"]["id"], alert=planted["alert"]["id"]))
     page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
     page.wait_for_timeout(1_500)  # live updates and the first summary have drawn
     if path == "/metrics/":
