@@ -45,6 +45,7 @@ class AlertDict(TypedDict):
     rule: int | None
     created_at: str | None
     updated_at: str | None
+    version: int
 
 
 class IncidentDict(TypedDict):
@@ -59,6 +60,7 @@ class IncidentDict(TypedDict):
     resolved_at: str | None
     created_at: str | None
     updated_at: str | None
+    version: int
 
 
 def _text(value: object) -> str:
@@ -115,6 +117,7 @@ def alert_data(alert: Alert) -> AlertDict:
         "rule": alert.rule_id,
         "created_at": _moment(alert.created_at),
         "updated_at": _moment(alert.updated_at),
+        "version": alert.version,
     }
 
 
@@ -136,6 +139,7 @@ def incident_data(incident: Incident) -> IncidentDict:
         "resolved_at": _moment(incident.resolved_at),
         "created_at": _moment(incident.created_at),
         "updated_at": _moment(incident.updated_at),
+        "version": incident.version,
     }
 
 

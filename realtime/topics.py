@@ -2,6 +2,11 @@
 
 A topic is an endpoint: ``/ws/alerts`` carries topic ``alerts``. Each topic has
 its own sequence of ``meta.seq`` numbers and its own replay buffer.
+
+Durable event types are stored with the change they report and numbered
+contiguously (``realtime.relay``); the others are periodic snapshots, sent
+straight to the sockets with ``meta.at_seq``. A new durable type is one entry
+in ``DURABLE_TYPES``.
 """
 
 ALERTS = "alerts"
@@ -11,7 +16,14 @@ EVENT_TYPES = {
     ALERTS: ("alert", "alert_deleted", "alert_summary", "incident"),
     METRICS: ("performance", "metrics"),
 }
+DURABLE_TYPES = {
+    ALERTS: ("alert", "alert_deleted", "incident"),
+}
 TOPICS = tuple(EVENT_TYPES)
+
+
+def is_durable(topic: str, type_: str) -> bool:
+    return type_ in DURABLE_TYPES.get(topic, ())
 
 
 def group_name(topic: str) -> str:

@@ -106,6 +106,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "rule",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
 
@@ -193,6 +194,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_at",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
 
