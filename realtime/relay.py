@@ -64,7 +64,7 @@ def relay_after_commit(topic: str) -> None:
     """Have the current transaction's commit start a relay pass of ``topic``.
 
     A transaction that recorded several events runs several passes; all but
-    the first find nothing to do in two cheap reads (``_nothing_pending``).
+    the first find nothing to do in two cheap reads (``_nothing_to_do_now``).
     """
     transaction.on_commit(functools.partial(_after_commit, topic))
 
@@ -82,26 +82,30 @@ def relay(topic: str, *, from_commit: bool = False) -> int:
     """Number and send what is pending on ``topic``; returns how many events were sent.
 
     ``from_commit``: run by a request that just committed. While the stream
-    is degraded it only numbers: waiting on a Redis that refuses writes
-    would hold up the request, and the periodic pass retries anyway.
+    is degraded it does nothing: the periodic pass, which retries anyway,
+    holds the cursor's lock while it waits on a Redis that refuses writes,
+    and the request must not wait behind it.
     """
     cursor = cursor_for(topic)  # the row exists before anyone locks it
     total = 0
     with _passes:
-        if from_commit and _nothing_pending(cursor):
+        if from_commit and _nothing_to_do_now(cursor):
             return 0
         while True:
             numbered, degraded = _number(topic)
             if degraded and from_commit:
-                return total
+                return total  # marked by another relay meanwhile
             sent, healthy = _send(topic)
             total += sent
             if not healthy or (numbered < BATCH and sent < BATCH):
                 return total
 
 
-def _nothing_pending(cursor: StreamCursor) -> bool:
-    cursor.refresh_from_db(fields=["last_seq", "published_seq"])
+def _nothing_to_do_now(cursor: StreamCursor) -> bool:
+    """Read without the lock: the stream is degraded (left to the periodic pass), or nothing is pending."""
+    cursor.refresh_from_db(fields=["last_seq", "published_seq", "degraded_since"])
+    if cursor.degraded_since is not None:
+        return True
     return (
         cursor.published_seq >= cursor.last_seq
         and not StreamEvent.objects.filter(topic=cursor.topic, seq__isnull=True).exists()
