@@ -31,7 +31,7 @@ from django.db import close_old_connections, connection
 from django.http import JsonResponse
 
 from realtime.heartbeat import ROLES, heartbeat_problem
-from realtime.relay import degraded_streams
+from realtime.relay import catch_up_soon, degraded_streams
 
 CHECK_TIMEOUT_SECONDS = 2.0
 # Below this much free space SQLite's next write-ahead-log growth or
@@ -99,6 +99,7 @@ def _stream_healthy():
     finally:
         connection.close()
     if degraded:
+        catch_up_soon()  # the next probe says whether Redis takes writes again
         raise NotReady("; ".join(f"{topic} stream {reason}" for topic, reason in sorted(degraded.items())))
 
 

@@ -21,7 +21,7 @@ from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import Envelope, envelope, utc_now_iso
 from realtime.frames import Frame
 from realtime.history import recent_history
-from realtime.relay import degraded_streams
+from realtime.relay import catch_up_soon, degraded_streams
 from realtime.replay import BUFFER_ERRORS, cursor_for, replay_since
 from realtime.subscriptions import Subscription
 from realtime.topics import ALERTS, METRICS
@@ -145,6 +145,7 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         # Before the socket counts or joins: a stream Redis refuses is an outage, said at once.
         latest, degraded = await database_sync_to_async(_position_and_health)(self.topic)
         if degraded is not None:
+            catch_up_soon()  # Redis may take writes again: the next handshake finds out
             await self._unavailable(layer_watch.STREAM_DEGRADED)
             return
         self.admitted = True

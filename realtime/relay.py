@@ -36,7 +36,7 @@ import threading
 import time
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
@@ -110,6 +110,31 @@ def _nothing_to_do_now(cursor: StreamCursor) -> bool:
         cursor.published_seq >= cursor.last_seq
         and not StreamEvent.objects.filter(topic=cursor.topic, seq__isnull=True).exists()
     )
+
+
+_catching_up = threading.Lock()
+
+
+def catch_up_soon() -> None:
+    """Run a relay pass over every topic in a thread of its own, unless one is running: for a degraded stream.
+
+    Called where a degraded stream is noticed in a web process (a refused
+    handshake, ``/readyz``), so delivery resumes as soon as Redis takes
+    writes, without waiting for the worker's next periodic pass.
+    """
+    if not _catching_up.acquire(blocking=False):
+        return
+
+    def run() -> None:
+        try:
+            relay_all()
+        except Exception:
+            logger.warning("Catching up the streams failed", exc_info=True)
+        finally:
+            connections.close_all()
+            _catching_up.release()
+
+    threading.Thread(target=run, name="stream-catch-up", daemon=True).start()
 
 
 def relay_all() -> dict[str, int]:

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 import redis
 
-from tests.faults.probes import acall, call, log_tails, reconnect
-from tests.live import QUIET_JOBS, _spawn, _wait_healthy, run_coroutine, running_console
+from tests.faults.probes import acall, call, exited, log_tails, reconnect
+from tests.live import QUIET_JOBS, _spawn, run_coroutine, running_console
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]  # two web processes, a worker and beat to start
 
@@ -195,18 +195,28 @@ async def redis_paused(console, mirrors, admin):
     return phase
 
 
+async def serving(console, index, env):
+    """Start web process ``index`` again with ``env`` and wait until it answers /livez."""
+    _, command = console.processes[index]
+    process = _spawn(command, env)
+    console.processes[index] = (process, command)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if (await acall(console, "GET", "/livez", url=console.urls[index], timeout=2)).status == 200:
+            return process
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"web process {index} did not start: {log_tails(console)}")
+
+
 async def killed_after_commit(console, mirrors):
     phase = Phase("web process exits after its commit")
-    command = console.stop_web(1)
-    process = _spawn(command, {**console.env, EXIT_HOOK: "1"})
-    console.processes[1] = (process, command)
-    await asyncio.to_thread(_wait_healthy, console.urls[1], process)
-    answer = await acall(
-        console, "POST", "/api/v1/alerts/", {"source": "chaos-kill", "title": "dies"}, url=console.urls[1]
-    )
+    console.stop_web(1)
+    process = await serving(console, 1, {**console.env, EXIT_HOOK: "1"})
+    body = {"source": "chaos-kill", "title": "dies"}
+    answer = await acall(console, "POST", "/api/v1/alerts/", body, url=console.urls[1], timeout=20)
     phase.statuses.append(answer.status)  # None: the process exited before it could answer
     await asyncio.to_thread(process.wait, 10)
-    await asyncio.to_thread(console.start_web, 1, command)  # back without the hook, for the rest
+    await serving(console, 1, console.env)  # back without the hook
     found = await acall(console, "GET", "/api/v1/alerts/?source=chaos-kill")
     phase.committed = found.body["count"] if found.status == 200 else -1
     await settle_and_compare(console, mirrors, phase)
@@ -222,8 +232,12 @@ async def integrity_run(console, redis_url):
         await write(console, console.urls[n % 2], n, "calm")
     phases = [Phase("calm")]
     await settle_and_compare(console, mirrors, phases[0])
-    phases.append(await redis_full(console, mirrors, admin))
-    phases.append(await redis_paused(console, mirrors, admin))
+    for step in (redis_full(console, mirrors, admin), redis_paused(console, mirrors, admin)):
+        phases.append(await step)
+        done = phases[-1]
+        print(
+            f"\n{done.name}: divergent {done.divergent} false currents {done.false_currents} exited {exited(console)}"
+        )
     phases.append(await killed_after_commit(console, mirrors))
     for mirror in mirrors:
         await mirror.stream.close()
