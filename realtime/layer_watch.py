@@ -13,7 +13,9 @@ again, the relay catches up from the database and resumes are answered from it.
 It also reads the streams' degraded mark (``realtime.relay``), which any
 process's relay sets in the database when Redis refused one of its events:
 the sockets of a degraded topic are closed the same way, and handshakes on it
-are refused until the relay has caught up.
+are refused until the relay has caught up. And it starts a relay pass
+(``realtime.relay.catch_up_soon``) whenever a stream is degraded or events
+wait too long, so delivery resumes without waiting for the Celery worker.
 
 The layer's own connection state is then thrown away too. Its bookkeeping
 does not survive an outage: an unsubscribe that failed while Redis was away
@@ -38,7 +40,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from realtime import fanout
-from realtime.relay import degraded_streams
+from realtime.relay import catch_up_soon, degraded_streams, stalled
 from realtime.replay import BUFFER_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,8 @@ async def _watch_forever() -> None:
                 continue
             try:
                 degraded = await database_sync_to_async(degraded_streams)()
+                if degraded or await database_sync_to_async(stalled)():
+                    catch_up_soon()  # in a thread: events a dead process left, or Redis taking writes again
             except DatabaseError as error:  # the database's own outage is told by the handlers that need it
                 logger.info("Could not read the streams' health: %s", error)
                 continue

@@ -26,7 +26,9 @@ rows stay unsent, and the periodic pass retries; the mark clears once Redis
 takes writes again. Passes run after each commit that recorded events (the
 fast path) and every ``OPSCONSOLE_RELAY_INTERVAL`` seconds as a periodic job
 (Celery beat in the services shape, the in-process scheduler in the embedded
-one), which sends whatever a process that died after its commit left.
+one), which sends whatever a process that died after its commit left. Each
+web process with sockets also starts a pass when events wait too long
+(``stalled``), so a stopped worker does not stop delivery.
 """
 
 import functools
@@ -37,7 +39,7 @@ import time
 from datetime import timedelta
 
 from django.db import connections, transaction
-from django.db.models import BigIntegerField, Case, Value, When
+from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone
 
 from opsconsole import telemetry
@@ -53,6 +55,7 @@ BATCH = 500
 # a commit that recorded events, before relaying them: the crash the periodic
 # pass exists for, made deterministic.
 EXIT_AFTER_COMMIT_ENV = "OPSCONSOLE_FAULT_EXIT_AFTER_COMMIT"
+STALL_AFTER = timedelta(seconds=2)  # an event not numbered this long after its commit was left by a dead process
 KEEP_AT_LEAST = timedelta(hours=1)  # rows younger than this are never pruned
 PRUNE_MARGIN = 2  # rows kept: this many times OPSCONSOLE_RESUME_MAX_EVENTS, the most a resume reads
 
@@ -135,6 +138,19 @@ def catch_up_soon() -> None:
             _catching_up.release()
 
     threading.Thread(target=run, name="stream-catch-up", daemon=True).start()
+
+
+def stalled() -> bool:
+    """Whether events wait longer than a relay pass should take: a dead writer's, or a periodic pass missing.
+
+    Read by each web process's watch (``realtime.layer_watch``) every second,
+    so delivery does not depend on the Celery worker alone.
+    """
+    waited = timezone.now() - STALL_AFTER
+    return (
+        StreamEvent.objects.filter(seq__isnull=True, created_at__lt=waited).exists()
+        or StreamCursor.objects.filter(published_seq__lt=F("last_seq"), degraded_since__isnull=True).exists()
+    )
 
 
 def relay_all() -> dict[str, int]:
