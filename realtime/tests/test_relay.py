@@ -164,3 +164,21 @@ def test_a_refused_write_marks_the_stream_degraded_for_every_process_until_redis
     assert degraded_streams() == {}
     assert async_to_sync(readiness)()["stream"]["status"] == "ok"
     assert position() == cursor_for(ALERTS).last_seq
+
+
+def test_an_event_left_unrelayed_by_a_dead_process_is_noticed_as_stalled():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from realtime.relay import stalled
+
+    relay_all()
+    assert not stalled()
+    StreamEvent.objects.create(topic=ALERTS, type="alert", data={"id": 1, "version": 1})  # no commit hook ran
+    assert not stalled(), "a moment after its commit the relay may still be on its way"
+    StreamEvent.objects.filter(seq__isnull=True).update(created_at=timezone.now() - timedelta(seconds=3))
+    assert stalled()
+    relay_all()
+    assert not stalled()
+    seqs_are_contiguous_and_sent()
