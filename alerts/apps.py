@@ -6,16 +6,12 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts and incidents"
 
     def ready(self):
-        from alerts.event_log import changes_since
         from alerts.flapping import settle_flapping
         from alerts.notifications import dispatch_notifications
         from alerts.rules import evaluate_rules
         from alerts.services import apply_silences, broadcast_alert_summary
-        from realtime.replay import register_durable_log
         from realtime.schedule import NOTIFICATIONS_QUEUE, register_job
-        from realtime.topics import ALERTS
 
-        register_durable_log(ALERTS, changes_since)
         register_job("evaluate-alert-rules", evaluate_rules, "OPSCONSOLE_RULES_INTERVAL")
         register_job("apply-silences", apply_silences, "OPSCONSOLE_RULES_INTERVAL")
         register_job("settle-flapping", settle_flapping, "OPSCONSOLE_RULES_INTERVAL")

@@ -15,7 +15,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 
 from alerts.models import ConfigChange
-from realtime.publish import publish_on_commit
+from realtime.publish import record_event
 from realtime.topics import STATUS
 
 # Values never copied into the audit: it is readable by every admin user.
@@ -69,7 +69,7 @@ def record_config_change(
         before=before,
         after=after,
     )
-    publish_on_commit(STATUS, "config", config_data(change))
+    record_event(STATUS, "config", config_data(change))
     return change
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, EventKind
@@ -98,7 +98,9 @@ def settle_flapping(now: datetime | None = None) -> int:
             last_change = changes.aggregate(last=Max("at"))["last"]
             if not rows or (last_change is not None and last_change > now - _window()):
                 continue
-            Alert.objects.filter(pk__in=[row.pk for row in rows]).update(flapping=False, updated_at=now)
+            Alert.objects.filter(pk__in=[row.pk for row in rows]).update(
+                flapping=False, updated_at=now, version=F("version") + 1
+            )
             latest = Alert.objects.select_for_update().filter(fingerprint=fingerprint).latest("id")
             AlertEvent.objects.create(
                 kind=EventKind.ALERT_SETTLED,

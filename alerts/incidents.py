@@ -1,20 +1,20 @@
 """Every change to an incident: opening, attaching alerts, status, notes.
 
 Same promises as ``alerts.services``: one transaction, row locks, an event
-log line per change, and a push to ``/ws/alerts`` after commit.
+log line per change, and a push to ``/ws/alerts`` recorded in the same transaction.
 """
 
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, EventKind, Incident, IncidentStatus
 from alerts.payloads import incident_payloads
 from alerts.services import IllegalTransition
-from realtime.publish import publish_on_commit
+from realtime.publish import record_event
 from realtime.topics import ALERTS
 
 
@@ -25,8 +25,15 @@ class UnknownAlerts(Exception):
 
 
 def publish_incident(incident: Incident) -> None:
+    """Record the incident's push, one version on: every change of an incident (its alerts too) comes here.
+
+    The version goes up first: that UPDATE locks the row, so two changes
+    at once render one after the other, each seeing the other's alerts.
+    """
+    Incident.objects.filter(pk=incident.pk).update(version=F("version") + 1)
     payload = incident_payloads([incident.pk])[incident.pk]
-    publish_on_commit(ALERTS, "incident", payload)
+    incident.version = payload["version"]
+    record_event(ALERTS, "incident", payload)
 
 
 def _record(

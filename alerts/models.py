@@ -7,6 +7,7 @@ import base64
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -52,6 +53,8 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # One more with every pushed change (alerts.incidents.publish_incident): a page never takes an older one.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -118,6 +121,8 @@ class Alert(models.Model):
     rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # One more with every change, in its transaction (save below): a page never takes an older one.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
@@ -140,6 +145,15 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.title}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every change saves the row (its updated_at too), under the row lock
+        # the services take: the read-modify-write cannot race.
+        if not self._state.adding:
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = [*kwargs["update_fields"], "version"]
+        super().save(*args, **kwargs)
 
 
 class Silence(models.Model):

@@ -47,6 +47,7 @@ class AlertDict(TypedDict):
     created_at: str | None
     updated_at: str | None
     runbooks: list[RunbookLink]
+    version: int
 
 
 class IncidentDict(TypedDict):
@@ -61,6 +62,7 @@ class IncidentDict(TypedDict):
     resolved_at: str | None
     created_at: str | None
     updated_at: str | None
+    version: int
 
 
 def _text(value: object) -> str:
@@ -118,6 +120,7 @@ def alert_data(alert: Alert) -> AlertDict:
         "created_at": _moment(alert.created_at),
         "updated_at": _moment(alert.updated_at),
         "runbooks": runbook_links(alert.labels),
+        "version": alert.version,
     }
 
 
@@ -139,6 +142,7 @@ def incident_data(incident: Incident) -> IncidentDict:
         "resolved_at": _moment(incident.resolved_at),
         "created_at": _moment(incident.created_at),
         "updated_at": _moment(incident.updated_at),
+        "version": incident.version,
     }
 
 

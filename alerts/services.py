@@ -1,7 +1,8 @@
 """Every change to an alert: raising, acknowledging, resolving, editing, deleting.
 
 Each function runs in one transaction, locks the rows it changes, appends to
-the event log, and after commit tells the sockets through ``realtime.publish``.
+the event log, and records its socket event in the same transaction
+(``realtime.publish.record_event``).
 Callers (REST views, admin actions, rule evaluation, tests) never write these
 models directly. Incidents live in ``alerts.incidents``.
 """
@@ -20,7 +21,8 @@ from django.utils import timezone
 from alerts.flapping import notification_for
 from alerts.models import Alert, AlertEvent, AlertRule, AlertStatus, EventKind, Severity, Silence
 from alerts.payloads import alert_data
-from realtime.publish import publish, publish_on_commit
+from realtime.publish import publish, record_event
+from realtime.replay import stream_position
 from realtime.topics import ALERTS
 
 SYSTEM_ACTOR = "system"
@@ -56,7 +58,7 @@ def is_pushed(alert: Alert, last_kind: str) -> bool:
 
 
 def publish_alert(alert: Alert, kind: str, **notified: Any) -> None:
-    """Push ``alert`` to ``/ws/alerts`` once the current transaction commits, and queue its notifications.
+    """Record ``alert``'s push to ``/ws/alerts`` in the current transaction, and queue its notifications.
 
     A silenced alert is stored but never pushed as firing nor notified: its
     firing and updates stay quiet, while being silenced, acknowledged or
@@ -73,7 +75,7 @@ def publish_alert(alert: Alert, kind: str, **notified: Any) -> None:
     payload = alert_data(alert)
     if notification is not None:
         queue_for(payload, notification, **notified)
-    publish_on_commit(ALERTS, "alert", payload)
+    record_event(ALERTS, "alert", payload)
 
 
 def _record(kind: str, alert: Alert, actor: str, text: str = "", data: dict[str, Any] | None = None) -> None:
@@ -299,7 +301,7 @@ def deleted_data(alert_id: int, fingerprint: str) -> dict[str, Any]:
 
 @transaction.atomic
 def delete_alert(alert_id: int, actor: str) -> None:
-    """Delete an alert; its history stays in the event log, and every screen is told after commit.
+    """Delete an alert; its history stays in the event log, and every screen is told once it commits.
 
     ``alert_deleted`` is pushed whether or not the alert was silenced: a row
     a page shows must go, and a page that never showed it ignores the event.
@@ -307,7 +309,7 @@ def delete_alert(alert_id: int, actor: str) -> None:
     alert = _locked(alert_id)
     _record(EventKind.ALERT_DELETED, alert, actor, text=alert.title, data={"fingerprint": alert.fingerprint})
     alert.delete()
-    publish_on_commit(ALERTS, "alert_deleted", deleted_data(alert_id, alert.fingerprint))
+    record_event(ALERTS, "alert_deleted", deleted_data(alert_id, alert.fingerprint))
 
 
 def alert_summary() -> dict[str, dict[str, int]]:
@@ -331,6 +333,7 @@ def broadcast_alert_summary() -> dict[str, dict[str, int]]:
 
     Read-only, so safe to run from any number of schedulers at once.
     """
+    at_seq = stream_position(ALERTS)  # before the counts: they reflect at least every event up to it
     summary = alert_summary()
-    publish(ALERTS, "alert_summary", summary)
+    publish(ALERTS, "alert_summary", summary, at_seq=at_seq)
     return summary

@@ -17,7 +17,7 @@ from django.utils import timezone
 from alerts.models import Severity
 from alerts.services import fingerprint_for, raise_alert, resolve, unresolved_alert
 from components.models import Component, ComponentEvent
-from realtime.publish import publish_on_commit
+from realtime.publish import record_event
 from realtime.topics import STATUS
 
 ALERT_SOURCE = "heartbeat"
@@ -101,7 +101,7 @@ def report_status(
         component.save()
         if changed:
             ComponentEvent.objects.create(component=name, at=now, status=status, details=details)
-        publish_on_commit(STATUS, "status", status_data(component))
+        record_event(STATUS, "status", status_data(component))
         if was_missed:
             alert = unresolved_alert(alert_fingerprint(name))
             if alert is not None:
@@ -155,4 +155,4 @@ def _record_miss(component: Component, now: datetime) -> None:
         fingerprint=alert_fingerprint(component.name),
         actor=ACTOR,
     )
-    publish_on_commit(STATUS, "status", status_data(component))
+    record_event(STATUS, "status", status_data(component))

@@ -28,7 +28,7 @@ from components.models import SystemEvent
 from components.services import check_missed_reports, report_status
 from realtime.heartbeat import HEARTBEAT_INTERVAL_SECONDS, STALE_AFTER_SECONDS
 from realtime.lifecycle import STARTED, STOPPED
-from realtime.publish import publish_on_commit
+from realtime.publish import record_event
 from realtime.topics import STATUS
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def system_data(event: SystemEvent) -> dict[str, object]:
 def record_system_event(event: str, service: str, pid: int) -> SystemEvent:
     """Store a process's start or stop and push it as ``system`` (after commit)."""
     row = SystemEvent.objects.create(event=event, service=service, pid=pid, host=socket.gethostname(), version=VERSION)
-    publish_on_commit(STATUS, "system", system_data(row))
+    record_event(STATUS, "system", system_data(row))
     return row
 
 

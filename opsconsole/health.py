@@ -1,7 +1,8 @@
 """The probes: ``/livez`` (the process is up) and ``/readyz`` (the console can do its work).
 
 ``/readyz`` asks the database (and, on SQLite, whether its disk has room to
-write), round-trips a message through the channel layer and, in the services
+write), round-trips a message through the channel layer, reads whether Redis
+refused an event of the live stream (``realtime.relay``) and, in the services
 shape, reads the heartbeats of the Celery worker and of beat
 (``realtime/heartbeat.py``): without them rules, notifications and pushes stop
 while pages still load. It answers 200, or 503 with
@@ -30,6 +31,7 @@ from django.db import close_old_connections, connection
 from django.http import JsonResponse
 
 from realtime.heartbeat import ROLES, heartbeat_problem
+from realtime.relay import catch_up_soon, degraded_streams
 
 CHECK_TIMEOUT_SECONDS = 2.0
 # Below this much free space SQLite's next write-ahead-log growth or
@@ -87,6 +89,20 @@ async def _channel_layer_check():
     return result
 
 
+def _stream_healthy():
+    # Marked by whichever process's relay Redis refused (realtime.relay), in
+    # the database: a Redis that is full or write-paused still answers the
+    # layer round trip above, while no event reaches a socket.
+    close_old_connections()
+    try:
+        degraded = degraded_streams()
+    finally:
+        connection.close()
+    if degraded:
+        catch_up_soon()  # the next probe says whether Redis takes writes again
+        raise NotReady("; ".join(f"{topic} stream {reason}" for topic, reason in sorted(degraded.items())))
+
+
 def _heartbeat_fresh(role):
     problem = heartbeat_problem(role)
     if problem:
@@ -114,6 +130,7 @@ async def readiness():
     checks = {
         "database": _check(_in_thread(_database_answers)),
         "channel_layer": _channel_layer_check(),
+        "stream": _check(_in_thread(_stream_healthy)),
     }
     if settings.REDIS_URL:  # the services shape: jobs run in Celery, not in this process
         checks.update({role: _check(_in_thread(_heartbeat_fresh, role)) for role in ROLES})

@@ -376,8 +376,12 @@ OPSCONSOLE_STALE_SECONDS = env_int("OPSCONSOLE_STALE_SECONDS", 300, minimum=1)
 # Flapping (alerts.flapping): more than this many firing/resolved changes of a fingerprint within the window.
 OPSCONSOLE_FLAP_CHANGES = env_int("OPSCONSOLE_FLAP_CHANGES", 4, minimum=1)
 OPSCONSOLE_FLAP_WINDOW = env_int("OPSCONSOLE_FLAP_WINDOW", 600, minimum=1)
-# Events kept per topic for `resume`: at least 5 minutes and 1,000 events, at most this many.
+# Events kept per topic in the Redis replay buffer, the fast path of `resume` (the database keeps them too).
 OPSCONSOLE_REPLAY_MAX_EVENTS = env_int("OPSCONSOLE_REPLAY_MAX_EVENTS", 50_000, minimum=1000)
+# A `resume` that would send more events than this answers `resync_required` (realtime.replay).
+OPSCONSOLE_RESUME_MAX_EVENTS = env_int("OPSCONSOLE_RESUME_MAX_EVENTS", 1000, minimum=1)
+# Seconds between periodic relay passes, which send what a dead process left and catch up after Redis refused.
+OPSCONSOLE_RELAY_INTERVAL = env_float("OPSCONSOLE_RELAY_INTERVAL", 1.0, minimum=0.1)
 # Pushed events a socket may owe (its peer not reading) before resync_required and close 4408.
 OPSCONSOLE_WS_MAX_PENDING = env_int("OPSCONSOLE_WS_MAX_PENDING", 1000, minimum=10)
 # Open sockets per user and per address on one web process, and on the process in all (0: what its

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class RealtimeConfig(AppConfig):
     name = "realtime"
     verbose_name = "Realtime delivery"
+
+    def ready(self) -> None:
+        from realtime.relay import prune_stream, relay_all
+        from realtime.schedule import register_job
+
+        # Sends what a process that died after its commit left unsent, and
+        # catches up once Redis takes writes again (realtime.relay).
+        register_job("relay-stream", relay_all, "OPSCONSOLE_RELAY_INTERVAL")
+        register_job("prune-stream", prune_stream, "OPSCONSOLE_RETENTION_INTERVAL")

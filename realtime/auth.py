@@ -6,6 +6,7 @@ without ``Origin`` is a script: it must bring a token, because a cookie alone
 proves nothing about who is driving it.
 """
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,12 +16,15 @@ from channels.security.websocket import WebsocketDenier
 from channels.sessions import SessionMiddlewareStack
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
 
 from accounts.models import ApiToken
 from accounts.tokens import authenticate_key, key_from_authorization, record_failure, too_many_failures
 from realtime.transport import ASGIApp
+
+logger = logging.getLogger(__name__)
 
 
 def origin_allowed(origin: bytes | str, scope: dict[str, Any]) -> bool:
@@ -104,22 +108,29 @@ class CredentialsMiddleware:
         failure: str | None = None
         token_id: int | None = None
         session_key: str | None = None
-        if authorization is not None:
-            key = key_from_authorization(authorization.decode("latin-1"))
-            client_address = (scope.get("client") or ("", 0))[0]
-            token = await _token_for_key(key, client_address)
-            if token is None:
-                failure = "Invalid, revoked, expired or malformed API token."
+        try:
+            if authorization is not None:
+                key = key_from_authorization(authorization.decode("latin-1"))
+                client_address = (scope.get("client") or ("", 0))[0]
+                token = await _token_for_key(key, client_address)
+                if token is None:
+                    failure = "Invalid, revoked, expired or malformed API token."
+                else:
+                    user, token_id = token.user, token.pk
+            elif origin is not None:
+                user = await get_user(scope)
+                if user.is_authenticated:
+                    session_key = scope["session"].session_key
+                else:
+                    failure = "Not signed in: log in to the console first."
             else:
-                user, token_id = token.user, token.pk
-        elif origin is not None:
-            user = await get_user(scope)
-            if user.is_authenticated:
-                session_key = scope["session"].session_key
-            else:
-                failure = "Not signed in: log in to the console first."
-        else:
-            failure = "A connection without an Origin header needs an API token (Authorization: Token <key>)."
+                failure = "A connection without an Origin header needs an API token (Authorization: Token <key>)."
+        except DatabaseError as error:
+            # No answer about the credentials: the consumer says SERVICE_UNAVAILABLE
+            # and closes 4503 (the client retries), rather than the server's HTTP 500.
+            logger.warning("A WebSocket handshake could not check its credentials: %s", error)
+            user, failure = AnonymousUser(), None
+            scope["database_unavailable"] = True
         scope["user"] = user
         scope["auth_failure"] = failure
         scope["api_token_id"] = token_id

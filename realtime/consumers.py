@@ -4,6 +4,7 @@ Thin on purpose: ``protocol`` validates frames, ``filters`` decides what a
 socket wants, ``delivery`` paces what it gets; this module only wires them.
 """
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable
@@ -12,6 +13,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import DatabaseError
 
 from opsconsole import telemetry
 from realtime import access, fanout, layer_watch, protocol, stats
@@ -19,7 +21,8 @@ from realtime.delivery import Outbox, RateLimiter, TooFarBehind
 from realtime.envelope import Envelope, envelope, utc_now_iso
 from realtime.frames import Frame
 from realtime.history import recent_history
-from realtime.replay import BUFFER_ERRORS, replay_buffer, replay_since
+from realtime.relay import catch_up_soon, degraded_streams
+from realtime.replay import BUFFER_ERRORS, cursor_for, replay_since
 from realtime.subscriptions import Subscription
 from realtime.topics import ALERTS, METRICS, STATUS
 from realtime.transport import WriteFlow
@@ -27,6 +30,22 @@ from realtime.transport import WriteFlow
 logger = logging.getLogger(__name__)
 CLOSE_GRACE_SECONDS = 10  # how long a dropped peer has to read its resync_required
 LAYER_LOST = "The console's message broker does not answer; reconnect in a few seconds and resume."
+DATABASE_LOST = "The console's database does not answer; reconnect in a few seconds and resume."
+RESUMES_AT_ONCE = 4  # per process: a burst of reconnects must not starve the rest of the server
+_resume_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _resume_slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    if loop not in _resume_slots:
+        _resume_slots.clear()  # tests open many loops; a server has one
+        _resume_slots[loop] = asyncio.Semaphore(RESUMES_AT_ONCE)
+    return _resume_slots[loop]
+
+
+def _position_and_health(topic: str) -> tuple[int, str | None]:
+    """The topic's latest sent seq, and why its stream is degraded (None when it is not)."""
+    return cursor_for(topic).published_seq, degraded_streams().get(topic)
 
 
 class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no types
@@ -55,6 +74,13 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
             logger.warning("Closing a socket on %s: the channel layer is unavailable (%s)", self.topic, error)
             await send({"type": "websocket.send", "text": protocol.encode(self._layer_lost_frame())})
             await send({"type": "websocket.close", "code": protocol.CLOSE_SERVICE_UNAVAILABLE})
+        except DatabaseError as error:
+            logger.warning("Closing a socket on %s: the database is unavailable (%s)", self.topic, error)
+            frame = protocol.error_frame(
+                protocol.SERVICE_UNAVAILABLE, DATABASE_LOST, retry_after=layer_watch.RECONNECT_AFTER_MS
+            )
+            await send({"type": "websocket.send", "text": protocol.encode(frame)})
+            await send({"type": "websocket.close", "code": protocol.CLOSE_SERVICE_UNAVAILABLE})
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' own dispatch first closes stale database connections, a
@@ -74,14 +100,25 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
             protocol.SERVICE_UNAVAILABLE, LAYER_LOST, retry_after=layer_watch.RECONNECT_AFTER_MS
         )
 
-    async def layer_lost(self) -> None:
-        """The watcher found Redis gone: tell the client, and close so it reconnects and resumes."""
+    async def layer_lost(self, message: str = LAYER_LOST) -> None:
+        """The watcher found Redis gone or refusing writes: tell the client, and close so it reconnects and resumes."""
         self.outbox.close()
-        await self.send_frame(self._layer_lost_frame())
+        await self.send_frame(
+            protocol.error_frame(protocol.SERVICE_UNAVAILABLE, message, retry_after=layer_watch.RECONNECT_AFTER_MS)
+        )
+        await self.close(code=protocol.CLOSE_SERVICE_UNAVAILABLE)
+
+    async def _unavailable(self, message: str) -> None:
+        await self.send_frame(
+            protocol.error_frame(protocol.SERVICE_UNAVAILABLE, message, retry_after=layer_watch.RECONNECT_AFTER_MS)
+        )
         await self.close(code=protocol.CLOSE_SERVICE_UNAVAILABLE)
 
     async def connect(self) -> None:
         await self.accept()
+        if self.scope.get("database_unavailable"):
+            await self._unavailable(DATABASE_LOST)
+            return
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             reason = self.scope.get("auth_failure") or "Authentication required."
@@ -105,6 +142,12 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
             await self.send_frame(protocol.error_frame(protocol.TOO_MANY_CONNECTIONS, refusal))
             await self.close(code=protocol.CLOSE_TOO_MANY_CONNECTIONS)
             return
+        # Before the socket counts or joins: a stream Redis refuses is an outage, said at once.
+        latest, degraded = await database_sync_to_async(_position_and_health)(self.topic)
+        if degraded is not None:
+            catch_up_soon()  # Redis may take writes again: the next handshake finds out
+            await self._unavailable(layer_watch.STREAM_DEGRADED)
+            return
         self.admitted = True
         try:
             await access.watch(self)
@@ -126,7 +169,9 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         telemetry.ws_sockets.labels(self.endpoint).inc()
         stats.ensure_reporting()
         stats.report_soon()
-        latest = await database_sync_to_async(replay_buffer().latest_seq)(self.topic)
+        # Read after joining: every event after this seq is published after the
+        # join, so it reaches this socket.
+        latest, _ = await database_sync_to_async(_position_and_health)(self.topic)
         await self.send_frame(
             envelope(
                 "connection",
@@ -215,22 +260,15 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
     async def on_resume(self, data: dict[str, Any]) -> None:
         since = data["since"]
         # Events already queued, and those the timer would send while the
-        # buffer is read, wait behind the replay; the outbox then drops the
+        # stream is read, wait behind the replay; the outbox then drops the
         # ones the replay covered, so each missed event arrives once, in order.
         self.outbox.hold()
         covered = since
         try:
-            replay = await database_sync_to_async(replay_since)(self.topic, since)
-            if replay is None:
-                await self.send_frame(
-                    envelope(
-                        "resync_required",
-                        {
-                            "since": since,
-                            "reason": "Events after this seq are no longer kept; reload the current state over REST.",
-                        },
-                    )
-                )
+            async with _resume_slot():
+                replay = await database_sync_to_async(replay_since)(self.topic, since)
+            if isinstance(replay, str):
+                await self.send_frame(envelope("resync_required", {"since": since, "reason": replay}))
                 return
             replayed = [
                 selected for event in replay.events if (selected := self.subscription.select(event)) is not None

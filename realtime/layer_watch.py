@@ -2,11 +2,20 @@
 
 channels-redis's pub/sub layer reconnects by itself but says nothing: while
 Redis is away a socket simply stops hearing events, and what is published
-meanwhile never reaches it. So each web process with sockets pings Redis
-every ``WATCH_INTERVAL_SECONDS``; when it does not answer, every socket of the
-process is sent ``SERVICE_UNAVAILABLE`` and closed with 4503. Clients
-reconnect with backoff and ``resume``; once Redis is back,
-the event log in the database answers for what they missed.
+meanwhile never reaches it. So each web process with sockets writes a small
+expiring key to Redis every ``WATCH_INTERVAL_SECONDS`` (a write, not a PING:
+a full Redis, or one under ``CLIENT PAUSE WRITE``, answers PING but refuses
+the buffer writes and PUBLISHes the stream needs); when the write fails,
+every socket of the process is sent ``SERVICE_UNAVAILABLE`` and closed with
+4503. Clients reconnect with backoff and ``resume``; once Redis takes writes
+again, the relay catches up from the database and resumes are answered from it.
+
+It also reads the streams' degraded mark (``realtime.relay``), which any
+process's relay sets in the database when Redis refused one of its events:
+the sockets of a degraded topic are closed the same way, and handshakes on it
+are refused until the relay has caught up. And it starts a relay pass
+(``realtime.relay.catch_up_soon``) whenever a stream is degraded or events
+wait too long, so delivery resumes without waiting for the Celery worker.
 
 The layer's own connection state is then thrown away too. Its bookkeeping
 does not survive an outage: an unsubscribe that failed while Redis was away
@@ -25,10 +34,13 @@ import weakref
 from typing import Protocol
 
 import redis.asyncio
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 
 from realtime import fanout
+from realtime.relay import catch_up_soon, degraded_streams, stalled
 from realtime.replay import BUFFER_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -37,12 +49,17 @@ WATCH_INTERVAL_SECONDS = 1.0
 PING_TIMEOUT_SECONDS = 2.0
 RESET_TIMEOUT_SECONDS = 5.0  # a layer waiting on a partitioned Redis must not hold the watch
 RECONNECT_AFTER_MS = 2000  # what sockets are told to wait before reconnecting
+STREAM_DEGRADED = (
+    "The console's message broker refuses writes, so events cannot be pushed; reconnect in a few seconds and resume."
+)
 
 
 class LayerWatcher(Protocol):
     """A socket as the watch sees it (the consumer)."""
 
-    async def layer_lost(self) -> None: ...
+    topic: str
+
+    async def layer_lost(self, message: str = ...) -> None: ...
 
 
 _sockets: "weakref.WeakSet[LayerWatcher]" = weakref.WeakSet()
@@ -68,23 +85,43 @@ async def _watch_forever() -> None:
     client = redis.asyncio.Redis.from_url(
         str(settings.REDIS_URL), socket_timeout=PING_TIMEOUT_SECONDS, socket_connect_timeout=PING_TIMEOUT_SECONDS
     )
+    probe_key = f"{settings.OPSCONSOLE_REDIS_PREFIX}:layer-watch"
     try:
         while _sockets:
             await asyncio.sleep(WATCH_INTERVAL_SECONDS)
             try:
-                await client.ping()
+                await client.set(probe_key, "1", px=int(WATCH_INTERVAL_SECONDS * 5000))
             except BUFFER_ERRORS as error:
                 lost = list(_sockets)
-                logger.warning("Redis does not answer (%s); closing %d sockets so they reconnect", error, len(lost))
+                logger.warning("Redis refuses writes (%s); closing %d sockets so they reconnect", error, len(lost))
                 _sockets.clear()
                 fanout.forget_all()  # a socket that connects from now on subscribes afresh, or is refused
-                outcomes = await asyncio.gather(*(consumer.layer_lost() for consumer in lost), return_exceptions=True)
-                for outcome in outcomes:
-                    if isinstance(outcome, Exception):
-                        logger.error("Could not tell a socket the layer is gone", exc_info=outcome)
+                await _tell(lost)
                 await _reset_layer()
+                continue
+            try:
+                degraded = await database_sync_to_async(degraded_streams)()
+                if degraded or await database_sync_to_async(stalled)():
+                    catch_up_soon()  # in a thread: events a dead process left, or Redis taking writes again
+            except DatabaseError as error:  # the database's own outage is told by the handlers that need it
+                logger.info("Could not read the streams' health: %s", error)
+                continue
+            if degraded:
+                lost = [consumer for consumer in list(_sockets) if consumer.topic in degraded]
+                for consumer in lost:
+                    _sockets.discard(consumer)
+                if lost:
+                    logger.warning("Streams degraded (%s); closing %d sockets", degraded, len(lost))
+                    await _tell(lost, STREAM_DEGRADED)
     finally:
         await client.aclose()
+
+
+async def _tell(lost: list[LayerWatcher], *message: str) -> None:
+    outcomes = await asyncio.gather(*(consumer.layer_lost(*message) for consumer in lost), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            logger.error("Could not tell a socket the layer is gone", exc_info=outcome)
 
 
 async def _reset_layer() -> None:

@@ -1,4 +1,4 @@
-"""The one way an event reaches the sockets."""
+"""The ways an event reaches the sockets: recorded with its change (durable), or sent as it is (snapshots)."""
 
 import logging
 from functools import lru_cache
@@ -14,53 +14,56 @@ from django.db import transaction
 
 from opsconsole import telemetry
 from realtime.envelope import Envelope, envelope
-from realtime.replay import replay_buffer
-from realtime.topics import EVENT_TYPES, group_name
+from realtime.models import StreamEvent
+from realtime.relay import relay, relay_after_commit
+from realtime.replay import event_envelope, stream_position
+from realtime.topics import EVENT_TYPES, group_name, is_durable
 
 logger = logging.getLogger(__name__)
 
-# Topics on which a publish from this process failed since its last success.
-_lost_on: set[str] = set()
+
+def record_event(topic: str, type_: str, data: Any) -> None:
+    """Store a durable event in the current transaction; sockets hear of it once, and only if, it commits.
+
+    What services call for every change they make: the event is a row
+    written with the change, so neither a rollback (nothing is sent) nor a
+    process dying right after the commit (the periodic relay sends it) can
+    part the two. The commit starts a relay pass (``realtime.relay``).
+    """
+    if not is_durable(topic, type_):
+        raise ValueError(f"{type_!r} is not a durable event of topic {topic!r}")
+    StreamEvent.objects.create(topic=topic, type=type_, data=data)
+    relay_after_commit(topic)
 
 
-def publish(topic: str, type_: str, data: Any) -> Envelope | None:
-    """Number, keep and send an event to every socket subscribed to ``topic``.
+def publish(topic: str, type_: str, data: Any, *, at_seq: int | None = None) -> Envelope | None:
+    """Send an event now; returns it, or None when it could not be sent.
 
-    Call it after the change it reports is committed (``transaction.on_commit``):
-    a socket must never hear of a write that was rolled back. Delivery is
-    best-effort: a layer outage is logged, never raised into the caller whose
-    write has already succeeded. The next event that does get through tells
-    the replay buffer it cannot vouch for what came before, so a client that
-    resumes from before the outage is answered from the durable event log.
-    Returns the event, or None if it could not be numbered.
+    A periodic snapshot (``alert_summary``, ``performance``, ``metrics``)
+    goes straight to the layer with ``meta.at_seq``, the latest seq sent
+    on its topic (pass ``at_seq`` read before the snapshot's data was). A
+    lost snapshot is logged, never raised: the next one replaces it. A
+    durable type is recorded in a transaction of its own and relayed at
+    once, for callers with no change of their own to record it with.
     """
     if type_ not in EVENT_TYPES[topic]:
         raise ValueError(f"{type_!r} is not an event of topic {topic!r}")
-    event = envelope(type_, data)
+    if is_durable(topic, type_):
+        with transaction.atomic():
+            row = StreamEvent.objects.create(topic=topic, type=type_, data=data)
+        relay(topic)
+        row.refresh_from_db()
+        return event_envelope(row) if row.seq is not None else None
+    position = stream_position(topic) if at_seq is None else at_seq
+    event = envelope(type_, data, meta={"at_seq": position or 0})
     try:
-        replay_buffer().append(topic, event, after_a_loss=topic in _lost_on)
-        _lost_on.discard(topic)
-        _group_send(group_name(topic), {"type": "stream.event", "event": event})
-    except Exception as error:
-        _lost_on.add(topic)
+        group_send(group_name(topic), {"type": "stream.event", "event": event})
+    except Exception as error:  # noqa: BLE001 - a snapshot is best-effort by design
         telemetry.publish_failures.labels(topic).inc()
-        if "seq" in event["meta"]:
-            logger.exception("Could not send %s on %s", type_, topic)
-        else:
-            logger.warning("Could not publish %s on %s: %s", type_, topic, error)
-            return None
-    else:
-        telemetry.events_published.labels(topic, type_).inc()
+        logger.warning("Could not publish %s on %s: %s", type_, topic, error)
+        return None
+    telemetry.events_published.labels(topic, type_).inc()
     return event
-
-
-def publish_on_commit(topic: str, type_: str, data: Any) -> None:
-    """Publish once the current transaction commits; never if it rolls back.
-
-    What services call for every change they make: a socket must never hear
-    of a write that did not happen (Zulip's ``send_event_on_commit``).
-    """
-    transaction.on_commit(lambda: publish(topic, type_, data))
 
 
 def send_control(topic: str, message: dict[str, Any]) -> None:
@@ -68,7 +71,7 @@ def send_control(topic: str, message: dict[str, Any]) -> None:
 
     Raises what the layer raises; the caller decides what a lost message costs.
     """
-    _group_send(group_name(topic), {"type": "stream.event", "event": message})
+    group_send(group_name(topic), {"type": "stream.event", "event": message})
 
 
 @lru_cache(maxsize=4)
@@ -76,7 +79,8 @@ def _publisher(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
 
-def _group_send(group: str, message: dict[str, Any]) -> None:
+def group_send(group: str, message: dict[str, Any]) -> None:
+    """Hand ``message`` to the layer's ``group``; raises what the layer raises."""
     layer = get_channel_layer()
     config = cast(dict[str, Any], settings.CHANNEL_LAYERS[DEFAULT_CHANNEL_LAYER].get("CONFIG", {}))
     hosts = config.get("hosts", [])

@@ -1,207 +1,133 @@
-"""Per-topic sequence numbers, the buffer that ``resume`` replays from, and its fall-back to a durable log.
+"""The buffer that ``resume`` replays from first, and the durable stream it falls back to.
 
-A seq is a clock reading in microseconds, or one more than the previous seq
-when two events fall in the same microsecond (a hybrid clock). Seqs therefore
-increase per topic, a restarted process or an emptied Redis numbers above
-every seq handed out before, and a seq says roughly when its event was
-published, which is what lets a durable log answer for it (below).
+Durable events are numbered contiguously per topic by the relay
+(``realtime.relay``) and stored in the database (``realtime.models.StreamEvent``)
+before any socket hears of them. The buffer keeps the latest
+``OPSCONSOLE_REPLAY_MAX_EVENTS`` of them per topic for speed: in Redis with
+``REDIS_URL`` (a sorted set scored by seq, shared by every web process), in
+this process without it. Because seqs are contiguous, the buffer can tell for
+itself whether it holds every event a client missed; when it does not (Redis
+restarted empty, refused a write, trimmed them), the database answers with
+the same events, read in pages. A resume of more than
+``OPSCONSOLE_RESUME_MAX_EVENTS`` events, or from before what the database
+keeps, is told to resync instead.
 
-Every pushed event is kept for at least ``REPLAY_MIN_SECONDS`` and the last
-``REPLAY_MIN_EVENTS`` events, whichever keeps more, up to
-``OPSCONSOLE_REPLAY_MAX_EVENTS`` so a flood cannot exhaust memory. Each buffer
-also keeps a watermark, ``kept_from``: every event numbered after it is still
-held. Trimming raises it; so does a publish that failed (the event was
-committed but never numbered, so the buffer alone would skip it).
-
-With ``REDIS_URL`` the counter, watermark and buffer live in Redis (a sorted
-set scored by seq), so every web process numbers and replays the same stream;
-without it they live in this process, which in the embedded shape is the only
-one.
-
-When the buffer cannot answer (Redis restarted empty, a publish failed, the
-gap is older than what is kept), a topic with a durable log, registered with
-``register_durable_log``, answers instead: the alerts topic replays the
-current state of every alert and incident its event log in the database says
-changed since then.
+A topic's stream has an ``epoch`` (``StreamCursor.epoch``) that names its
+buffer: a recreated database numbers from 1 again under a new epoch, and
+never meets a buffer of the old one.
 """
 
 import json
 import logging
 import threading
-import time
-from collections import deque
-from collections.abc import Callable
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Protocol, cast
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError
 
 from realtime.envelope import Envelope
+from realtime.models import StreamCursor, StreamEvent
+from realtime.topics import DURABLE_TYPES
 
 logger = logging.getLogger(__name__)
 
-REPLAY_MIN_SECONDS = 300
-REPLAY_MIN_EVENTS = 1000
-# A durable log answers gaps up to this old; an older seq is told to resync.
-LOG_MAX_AGE = timedelta(hours=24)
-# How far before a seq's clock reading the log is read: an event is committed
-# a moment before it is numbered, and web processes' clocks differ a little.
-LOG_CLOCK_MARGIN = timedelta(seconds=30)
-
-BUFFER_ERRORS = (redis.RedisError, OSError)  # what an unreachable buffer raises
-
-
-def now_micros() -> int:
-    return time.time_ns() // 1000
-
-
-def seq_time(seq: int) -> datetime:
-    """When (about) the event numbered ``seq`` was published."""
-    return datetime.fromtimestamp(seq / 1_000_000, tz=UTC)
+BUFFER_ERRORS = (redis.RedisError, OSError)  # what an unreachable or refusing buffer raises
+BUFFER_TTL_SECONDS = 24 * 3600  # a buffer nobody writes to any more (an old epoch) goes away
+LOG_PAGE_ROWS = 200  # a resume from the database reads this many rows at a time
+REPLAYED_FROM = "event_log"
+_EVENT_IDS = uuid.UUID("7d6bb7a8-58f4-4bd9-9a53-3c0e2b0c6f10")
 
 
 def max_events() -> int:
     return int(settings.OPSCONSOLE_REPLAY_MAX_EVENTS)
 
 
+def resume_max_events() -> int:
+    return int(settings.OPSCONSOLE_RESUME_MAX_EVENTS)
+
+
+def event_envelope(row: StreamEvent) -> Envelope:
+    """The frame of a numbered row; the same bytes each time, so a republished event is an exact duplicate."""
+    return {
+        "type": row.type,
+        "id": uuid.uuid5(_EVENT_IDS, f"{row.topic}:{row.pk}").hex,
+        "timestamp": row.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "data": row.data,
+        "meta": {"seq": row.seq},
+    }
+
+
 class ReplayBuffer(Protocol):
-    """Numbers events per topic and keeps the recent ones for ``resume``."""
+    """The latest numbered events of each stream, for ``resume``."""
 
-    def append(self, topic: str, event: Envelope, *, after_a_loss: bool = False) -> int: ...
+    def store(self, stream: str, events: list[Envelope]) -> None: ...
 
-    def latest_seq(self, topic: str) -> int: ...
+    def since(self, stream: str, seq: int, through: int) -> list[Envelope] | None: ...
 
-    def since(self, topic: str, seq: int) -> list[Envelope] | None: ...
+    def probe(self) -> None: ...
+
+
+def _contiguous(events: list[Envelope], seq: int, through: int) -> list[Envelope] | None:
+    if [event["meta"]["seq"] for event in events] != list(range(seq + 1, through + 1)):
+        return None
+    return events
 
 
 class MemoryReplayBuffer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._start = now_micros()
-        self._seq: dict[str, int] = {}
-        self._kept_from: dict[str, int] = {}
-        self._events: dict[str, deque[tuple[float, Envelope]]] = {}
+        self._events: dict[str, OrderedDict[int, Envelope]] = {}
 
-    def append(self, topic: str, event: Envelope, *, after_a_loss: bool = False) -> int:
-        """Number ``event`` (setting ``meta.seq``) and keep it; returns the seq.
-
-        ``after_a_loss``: an earlier publish on this topic failed, so nothing
-        before this event can be vouched for.
-        """
+    def store(self, stream: str, events: list[Envelope]) -> None:
         with self._lock:
-            previous = self._seq.get(topic, self._start)
-            if after_a_loss:
-                self._kept_from[topic] = previous + 1  # a client at `previous` missed the lost event
-            seq = max(previous + 1, now_micros())
-            self._seq[topic] = seq
-            event["meta"]["seq"] = seq
-            events = self._events.setdefault(topic, deque())
-            events.append((time.monotonic(), event))
-            cutoff = time.monotonic() - REPLAY_MIN_SECONDS
-            while len(events) > max_events() or (len(events) > REPLAY_MIN_EVENTS and events[0][0] < cutoff):
-                self._kept_from[topic] = events.popleft()[1]["meta"]["seq"]
-            return seq
+            kept = self._events.setdefault(stream, OrderedDict())
+            for event in events:
+                kept[event["meta"]["seq"]] = event
+            while len(kept) > max_events():
+                kept.popitem(last=False)
 
-    def latest_seq(self, topic: str) -> int:
+    def since(self, stream: str, seq: int, through: int) -> list[Envelope] | None:
+        """Events ``seq + 1`` to ``through``, or None unless the buffer holds every one of them."""
         with self._lock:
-            return self._seq.get(topic, self._start)
+            kept = self._events.get(stream, OrderedDict())
+            return _contiguous([kept[n] for n in range(seq + 1, through + 1) if n in kept], seq, through)
 
-    def since(self, topic: str, seq: int) -> list[Envelope] | None:
-        """Events after ``seq`` in order, or None when the buffer no longer holds all of them."""
-        with self._lock:
-            latest = self._seq.get(topic, self._start)
-            if not self._kept_from.get(topic, self._start) <= seq <= latest:
-                return None
-            return [event for _, event in self._events.get(topic, ()) if event["meta"]["seq"] > seq]
-
-
-# Numbering, storing and trimming in one script keeps seq order equal to
-# buffer order, and the watermark true, even when several processes publish at
-# once. Seqs are below 2^53, so Lua's doubles hold them exactly; '%.0f' keeps
-# them from being written in exponent form.
-APPEND_SCRIPT = """
-local clock = redis.call('TIME')
-local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local previous = tonumber(redis.call('GET', KEYS[1]) or now_us)
-if ARGV[5] == '1' then
-  redis.call('SET', KEYS[3], string.format('%.0f', previous + 1))
-elseif redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('SET', KEYS[3], string.format('%.0f', previous))
-end
-local seq = math.max(previous + 1, now_us)
-redis.call('SET', KEYS[1], string.format('%.0f', seq))
-local now_ms = math.floor(now_us / 1000)
-redis.call('ZADD', KEYS[2], seq, now_ms .. '|' .. ARGV[1])
-local count = redis.call('ZCARD', KEYS[2])
-local cutoff = now_ms - tonumber(ARGV[2]) * 1000
-while count > tonumber(ARGV[3]) do
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  local at = tonumber(string.match(oldest[1], '^(%d+)|'))
-  if count <= tonumber(ARGV[4]) and at >= cutoff then break end
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, 0)
-  redis.call('SET', KEYS[3], oldest[2])
-  count = count - 1
-end
-return seq
-"""
-
-# The latest seq, starting the numbering (and its watermark) at the clock if none has begun.
-LATEST_SCRIPT = """
-local clock = redis.call('TIME')
-local now_us = string.format('%.0f', tonumber(clock[1]) * 1000000 + tonumber(clock[2]))
-if redis.call('SET', KEYS[1], now_us, 'NX') then
-  redis.call('SET', KEYS[2], now_us)
-end
-return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]) or now_us}
-"""
+    def probe(self) -> None:
+        return None  # this process's memory takes writes while the process runs
 
 
 class RedisReplayBuffer:
     def __init__(self, url: str, prefix: str) -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._append = self._redis.register_script(APPEND_SCRIPT)
-        self._latest = self._redis.register_script(LATEST_SCRIPT)
         self._prefix = prefix
 
-    def _keys(self, topic: str) -> tuple[str, str, str]:
-        return f"{self._prefix}:seq:{topic}", f"{self._prefix}:replay:{topic}", f"{self._prefix}:kept-from:{topic}"
+    def _key(self, stream: str) -> str:
+        return f"{self._prefix}:replay:{stream}"
 
-    def append(self, topic: str, event: Envelope, *, after_a_loss: bool = False) -> int:
-        event["meta"].pop("seq", None)
-        body = json.dumps(event, separators=(",", ":"))
-        seq = int(
-            self._append(
-                keys=self._keys(topic),
-                args=[body, REPLAY_MIN_SECONDS, REPLAY_MIN_EVENTS, max_events(), "1" if after_a_loss else "0"],
-            )
-        )
-        event["meta"]["seq"] = seq
-        return seq
+    def store(self, stream: str, events: list[Envelope]) -> None:
+        if not events:
+            return
+        key = self._key(stream)
+        first, last = events[0]["meta"]["seq"], events[-1]["meta"]["seq"]
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, first, last)  # a republished event replaces its copy
+            pipe.zadd(key, {json.dumps(event, separators=(",", ":")): event["meta"]["seq"] for event in events})
+            pipe.zremrangebyrank(key, 0, -max_events() - 1)
+            pipe.expire(key, BUFFER_TTL_SECONDS)
+            pipe.execute()
 
-    def _latest_and_kept_from(self, topic: str) -> tuple[int, int]:
-        seq_key, _, kept_key = self._keys(topic)
-        latest, kept_from = cast(list[bytes], self._latest(keys=[seq_key, kept_key]))
-        return int(latest), int(kept_from)
+    def since(self, stream: str, seq: int, through: int) -> list[Envelope] | None:
+        members = cast(list[bytes], self._redis.zrangebyscore(self._key(stream), seq + 1, through))
+        return _contiguous([cast(Envelope, json.loads(member)) for member in members], seq, through)
 
-    def latest_seq(self, topic: str) -> int:
-        return self._latest_and_kept_from(topic)[0]
-
-    def since(self, topic: str, seq: int) -> list[Envelope] | None:
-        latest, kept_from = self._latest_and_kept_from(topic)
-        if not kept_from <= seq <= latest:
-            return None
-        events: list[Envelope] = []
-        members = cast(
-            list[tuple[bytes, float]], self._redis.zrangebyscore(self._keys(topic)[1], seq + 1, "+inf", withscores=True)
-        )
-        for member, score in members:
-            event = cast(Envelope, json.loads(member.split(b"|", 1)[1]))
-            event["meta"]["seq"] = int(score)
-            events.append(event)
-        return events
+    def probe(self) -> None:
+        """A small write that expires: raises while Redis answers PING but refuses writes (full, paused)."""
+        self._redis.set(f"{self._prefix}:write-probe", "1", px=5000)
 
 
 @lru_cache(maxsize=1)
@@ -212,30 +138,27 @@ def replay_buffer() -> ReplayBuffer:
     return MemoryReplayBuffer()
 
 
-def stream_position(topic: str) -> int | None:
-    """The latest seq of ``topic``, for a page to resume from; None when the buffer cannot be reached.
+def cursor_for(topic: str) -> StreamCursor:
+    """The topic's cursor row, created with its stream's epoch the first time a topic is asked about."""
+    return StreamCursor.objects.get_or_create(topic=topic)[0]
 
-    Read it before the data it goes with, so the page misses nothing. A page
-    rendered during a Redis outage still renders; its socket starts afresh.
+
+def buffer_name(cursor: StreamCursor) -> str:
+    return f"{cursor.topic}:{cursor.epoch}"
+
+
+def stream_position(topic: str) -> int | None:
+    """The latest seq sent on ``topic``, for a page or a REST list to resume from; None when the database fails.
+
+    Read it before the data it goes with: everything numbered up to it is in
+    that data, so a socket resuming from it misses nothing (it may hear again
+    of a change the data already shows; versions make that harmless).
     """
     try:
-        return replay_buffer().latest_seq(topic)
-    except BUFFER_ERRORS as error:
-        logger.warning("Rendering without a stream position for %s: %s", topic, error)
+        return cursor_for(topic).published_seq
+    except DatabaseError as error:
+        logger.warning("No stream position for %s: %s", topic, error)
         return None
-
-
-DurableLogReader = Callable[[datetime], list[Envelope] | None]
-_durable_logs: dict[str, DurableLogReader] = {}
-
-
-def register_durable_log(topic: str, reader: DurableLogReader) -> None:
-    """Let ``reader(moment)`` answer ``resume`` on ``topic`` when the buffer cannot.
-
-    It returns the events (envelopes) that bring a client current with every
-    change since ``moment``, or None when there are too many to replay.
-    """
-    _durable_logs[topic] = reader
 
 
 @dataclass(frozen=True)
@@ -245,27 +168,47 @@ class Replay:
     source: str  # "buffer" or "event_log"
 
 
-def replay_since(topic: str, since: int) -> Replay | None:
-    """What a client that last saw ``since`` on ``topic`` missed, or None when it must resync.
+def replay_since(topic: str, since: int) -> Replay | str:
+    """What a client that last saw ``since`` on ``topic`` missed, or why it must resync instead.
 
-    The buffer answers with the events themselves when it still holds every
-    one after ``since``. Otherwise a durable log, where the topic has one,
-    answers with the current state of everything changed since then: enough
-    for a client that keeps state by id, and duplicates are harmless to it.
+    The events ``since + 1`` through the latest numbered seq, exactly, from
+    the buffer when it holds them all, else from the database.
     """
-    buffer = replay_buffer()
-    events = buffer.since(topic, since)
+    if topic not in DURABLE_TYPES:
+        return "This endpoint sends snapshots, which are not replayed; reload the current state over REST."
+    cursor = cursor_for(topic)
+    target = cursor.last_seq
+    if since > target:
+        return "This seq is not one of this stream's (the stream was reset); reload the current state over REST."
+    if target - since > resume_max_events():
+        return f"More than {resume_max_events()} events since then; reload the current state over REST."
+    if since == target:
+        return Replay([], target, "buffer")
+    try:
+        events = replay_buffer().since(buffer_name(cursor), since, target)
+    except BUFFER_ERRORS as error:
+        logger.info("Resuming %s from the database: the buffer does not answer (%s)", topic, error)
+        events = None
     if events is not None:
-        return Replay(events, events[-1]["meta"]["seq"] if events else since, "buffer")
-    reader = _durable_logs.get(topic)
-    # Read before the log: every event numbered up to here is then in what the log says.
-    latest = buffer.latest_seq(topic)
-    if reader is None or since > latest:
-        return None  # no log, or a seq from a clock that ran ahead of this one
-    moment = seq_time(since) - LOG_CLOCK_MARGIN
-    if moment < datetime.now(UTC) - LOG_MAX_AGE:
-        return None
-    events = reader(moment)
+        return Replay(events, target, "buffer")
+    events = _from_log(topic, since, target)
     if events is None:
-        return None
-    return Replay(events, latest, "event_log")
+        return "Events after this seq are no longer kept; reload the current state over REST."
+    return Replay(events, target, REPLAYED_FROM)
+
+
+def _from_log(topic: str, since: int, through: int) -> list[Envelope] | None:
+    events: list[Envelope] = []
+    after = since
+    while after < through:
+        rows = list(
+            StreamEvent.objects.filter(topic=topic, seq__gt=after, seq__lte=through).order_by("seq")[:LOG_PAGE_ROWS]
+        )
+        if not rows or rows[0].seq != after + 1:
+            return None  # pruned (realtime.relay.prune_stream)
+        for row in rows:
+            event = event_envelope(row)
+            event["meta"]["replayed_from"] = REPLAYED_FROM
+            events.append(event)
+        after = cast(int, rows[-1].seq)
+    return _contiguous(events, since, through)

@@ -2,6 +2,11 @@
 
 A topic is an endpoint: ``/ws/alerts`` carries topic ``alerts``. Each topic has
 its own sequence of ``meta.seq`` numbers and its own replay buffer.
+
+Durable event types are stored with the change they report and numbered
+contiguously (``realtime.relay``); the others are periodic snapshots, sent
+straight to the sockets with ``meta.at_seq``. A new durable type is one entry
+in ``DURABLE_TYPES``.
 """
 
 ALERTS = "alerts"
@@ -13,7 +18,15 @@ EVENT_TYPES = {
     METRICS: ("performance", "metrics"),
     STATUS: ("status", "system", "config"),
 }
+DURABLE_TYPES = {
+    ALERTS: ("alert", "alert_deleted", "incident"),
+    STATUS: ("status", "system", "config"),
+}
 TOPICS = tuple(EVENT_TYPES)
+
+
+def is_durable(topic: str, type_: str) -> bool:
+    return type_ in DURABLE_TYPES.get(topic, ())
 
 
 def group_name(topic: str) -> str:

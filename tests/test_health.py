@@ -113,7 +113,7 @@ async def test_the_embedded_shape_asks_for_no_heartbeat(async_client, settings, 
     cache_key_gone("worker")
     cache_key_gone("beat")
     response = await async_client.get("/readyz")
-    assert set(response.json()["checks"]) == {"database", "channel_layer"}
+    assert set(response.json()["checks"]) == {"database", "channel_layer", "stream"}
 
 
 @pytest.mark.parametrize("path", ["/livez", "/readyz", "/healthz"])

@@ -117,6 +117,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "runbooks",
+            "version",
         ]
         read_only_fields = fields
 
@@ -208,6 +209,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_at",
             "created_at",
             "updated_at",
+            "version",
         ]
         read_only_fields = fields
 

@@ -16,6 +16,8 @@ from alerts.api import serializers as s
 from alerts.config_audit import delete_audited, save_audited
 from alerts.filters import AlertFilter, IncidentFilter
 from alerts.models import Alert, AlertRule, Incident, IncidentStatus, Silence
+from realtime.replay import stream_position
+from realtime.topics import ALERTS
 
 NOT_FOUND = OpenApiResponse(s.ErrorSerializer, description="No such object.")
 CONFLICT = OpenApiResponse(s.ConflictSerializer, description="The life cycle does not allow this move.")
@@ -59,6 +61,21 @@ class ServiceErrorsMixin:
         return super().handle_exception(exc)  # type: ignore[misc]  # a mixin: the view class has it
 
 
+class StreamPositionMixin:
+    """``X-Stream-Seq`` on a list: the ``/ws/alerts`` seq its rows reflect, read before them.
+
+    A client that loads the list, then opens the socket and resumes from this
+    seq, misses no change between the two (docs/protocol.md).
+    """
+
+    def list(self, request, *args, **kwargs):
+        seq = stream_position(ALERTS)
+        response = super().list(request, *args, **kwargs)  # type: ignore[misc]  # a mixin: the view class has it
+        if seq is not None:
+            response["X-Stream-Seq"] = str(seq)
+        return response
+
+
 @extend_schema_view(
     list=extend_schema(summary="List alerts", description="Newest activity first unless `ordering` says otherwise."),
     retrieve=extend_schema(summary="Get an alert", responses={200: s.AlertSerializer, 404: NOT_FOUND}),
@@ -66,7 +83,9 @@ class ServiceErrorsMixin:
         summary="Delete an alert (its history stays in the event log)", responses={204: None, 404: NOT_FOUND}
     ),
 )
-class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    ServiceErrorsMixin, StreamPositionMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     queryset = Alert.objects.all()
     serializer_class = s.AlertSerializer
     filterset_class = AlertFilter
@@ -152,7 +171,9 @@ class AlertViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMod
     list=extend_schema(summary="List incidents"),
     retrieve=extend_schema(summary="Get an incident", responses={200: s.IncidentSerializer, 404: NOT_FOUND}),
 )
-class IncidentViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IncidentViewSet(
+    ServiceErrorsMixin, StreamPositionMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     queryset = Incident.objects.select_related("commander").prefetch_related(
         Prefetch("alerts", Alert.objects.only("id", "incident_id"))
     )

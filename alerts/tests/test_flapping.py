@@ -10,7 +10,7 @@ from alerts import services
 from alerts.flapping import FLAPPING, SETTLED, settle_flapping
 from alerts.models import Alert, AlertEvent, Delivery, EventKind, NotificationChannel
 from alerts.tests.factories import make_alert
-from realtime.replay import replay_buffer
+from realtime.tests.streams import sent_since, stream_mark
 
 pytestmark = pytest.mark.django_db
 FINGERPRINT = "db-1-replication-lag"
@@ -62,11 +62,11 @@ def test_the_change_past_the_limit_makes_the_alert_flapping(channel, settings):
 def test_a_flapping_alert_shows_the_flag_in_the_api_and_on_the_socket(
     channel, staff_client, django_capture_on_commit_callbacks
 ):
-    before = replay_buffer().latest_seq("alerts")
+    before = stream_mark()
     with django_capture_on_commit_callbacks(execute=True):
         change(5)
     assert staff_client.get(f"/api/v1/alerts/{latest().pk}/").json()["flapping"] is True
-    pushed = replay_buffer().since("alerts", before) or []
+    pushed = sent_since(before)
     assert pushed[-1]["data"]["flapping"] is True
 
 

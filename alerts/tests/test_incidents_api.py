@@ -4,7 +4,7 @@ import pytest
 
 from alerts.models import EventKind
 from alerts.tests.factories import make_alert, make_incident
-from realtime.replay import replay_buffer
+from realtime.tests.streams import sent_since, stream_mark
 
 pytestmark = pytest.mark.django_db
 
@@ -151,14 +151,14 @@ def test_an_invalid_incident_body_names_each_bad_field(staff_client):
 
 
 def test_incident_changes_are_published_after_commit(staff_client, django_capture_on_commit_callbacks):
-    before = replay_buffer().latest_seq("alerts")
+    before = stream_mark()
     with django_capture_on_commit_callbacks(execute=True):
         incident_id = post(staff_client, "/api/v1/incidents/", {"title": "Queue backlog"}).json()["id"]
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.patch(
             f"/api/v1/incidents/{incident_id}/", {"status": "investigating"}, content_type="application/json"
         )
-    events = replay_buffer().since("alerts", before)
+    events = sent_since(before)
     assert [(event["type"], event["data"]["id"], event["data"]["status"]) for event in events] == [
         ("incident", incident_id, "open"),
         ("incident", incident_id, "investigating"),

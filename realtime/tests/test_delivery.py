@@ -45,9 +45,9 @@ async def test_a_socket_owing_more_than_its_limit_gets_resync_required_and_close
 async def test_resume_while_events_are_queued_sends_each_missed_event_once_in_order():
     socket, hello = await connect()
     await ask(socket, {"type": "set_interval", "data": {"ms": 2_000}})
-    published = [await push("alerts", "alert_summary", {"n": 0})]
+    published = [await push("alerts", "alert", alert(id=0))]
     assert (await socket.receive_json_from(timeout=3))["id"] == published[0]["id"]
-    published += [await push("alerts", "alert_summary", {"n": n}) for n in range(1, 4)]  # queued for the interval
+    published += [await push("alerts", "alert", alert(id=n)) for n in range(1, 4)]  # queued for the interval
     await socket.send_json_to({"type": "resume", "data": {"since": hello["data"]["seq"]}})
     frames = []
     while not frames or frames[-1]["type"] != "resumed":

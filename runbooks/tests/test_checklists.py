@@ -4,7 +4,7 @@ import pytest
 
 from alerts.models import AlertEvent, EventKind
 from alerts.tests.factories import make_incident
-from realtime.replay import replay_buffer
+from realtime.models import StreamEvent
 from runbooks.models import Checklist
 from runbooks.tests.factories import make_runbook
 
@@ -141,8 +141,8 @@ def test_editing_the_runbook_later_keeps_the_steps_the_incident_ran(staff_client
 def test_a_tick_pushes_the_incident_after_commit(staff_client, django_capture_on_commit_callbacks):
     incident = make_incident()
     checklist = run(staff_client, incident, make_runbook(body=STEPS)).json()
-    before = replay_buffer().latest_seq("alerts")
+    before = StreamEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     with django_capture_on_commit_callbacks(execute=True):
         tick(staff_client, incident, checklist["id"], 3)
-    events = replay_buffer().since("alerts", before)
-    assert [(event["type"], event["data"]["id"]) for event in events] == [("incident", incident.pk)]
+    events = StreamEvent.objects.filter(id__gt=before).order_by("id")
+    assert [(event.topic, event.type, event.data["id"]) for event in events] == [("alerts", "incident", incident.pk)]

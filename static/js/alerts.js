@@ -95,6 +95,8 @@ function render() {
 }
 
 function upsert(alert, fresh = false) {
+  // A push that crossed a newer REST answer (or copy) is older than the row shown: keep the row.
+  if ((alerts.get(alert.id)?.version ?? -1) > alert.version) return;
   alerts.set(alert.id, alert);
   if (alert.status === "resolved") selected.delete(alert.id);
   render();

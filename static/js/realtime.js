@@ -41,6 +41,8 @@ export class RealtimeClient {
     this.lastSeq = typeof options.since === "number" ? options.since : null;
     this.connectionSeq = null;
     this.resuming = false;
+    this.resumingGap = false; // a resume asked mid-connection, on a gap
+    this.versions = new Map(); // "alert:12" -> the newest version seen
     // The server forgets a socket's subscription and interval when it closes;
     // these are what every new connection re-sends.
     this.subscription = { events: null, filters: null };
@@ -155,13 +157,13 @@ export class RealtimeClient {
   }
 
   dispatch(message) {
-    const seq = message.meta && message.meta.seq;
-    if (typeof seq === "number") this.lastSeq = later(this.lastSeq, seq);
+    if (!this.inOrder(message)) return;
     if (message.type === "resumed") {
-      // Events replayed from the server's event log carry no seq: the answer says how far they bring us.
       this.resuming = false;
+      this.resumingGap = false;
       if (typeof (message.data && message.data.seq) === "number") this.lastSeq = later(this.lastSeq, message.data.seq);
     }
+    if (this.isStale(message)) return;
     if (message.type === "resync_required") this.resynced(message);
     if (message.type === "data" && this.pendingRequests.length) {
       const pending = this.pendingRequests.shift();
@@ -174,10 +176,74 @@ export class RealtimeClient {
     }
   }
 
+  /**
+   * Durable events carry meta.seq, each one more than the last (docs/protocol.md).
+   * A copy of one already seen is dropped; one past a gap is dropped too and
+   * the gap is asked for with `resume` (the replay brings that event along).
+   * A snapshot's meta.at_seq (alert_summary, position) ahead of the last seq
+   * seen says an event was lost on the way: resume as well. A socket that
+   * subscribed to some events or filters skips seqs by design: only at_seq
+   * tells it to resume (and the replay is filtered the same way).
+   */
+  inOrder(message) {
+    const meta = message.meta || {};
+    const filtered = this.subscription.events !== null || this.subscription.filters !== null;
+    if (typeof meta.seq === "number") {
+      if (filtered) {
+        if (this.lastSeq !== null && meta.seq <= this.lastSeq) return false;
+        this.lastSeq = meta.seq;
+        return true;
+      }
+      if (this.lastSeq === null) {
+        this.lastSeq = meta.seq;
+        return true;
+      }
+      if (meta.seq <= this.lastSeq) return false;
+      if (meta.seq > this.lastSeq + 1) {
+        this.resumeGap();
+        return false;
+      }
+      this.lastSeq = meta.seq;
+      return true;
+    }
+    if (typeof meta.at_seq === "number" && this.lastSeq !== null && meta.at_seq > this.lastSeq) this.resumeGap();
+    return true;
+  }
+
+  resumeGap() {
+    if (this.resuming || !this.live()) return; // a resume in flight, or the next connection's, covers it
+    this.resuming = this.resumingGap = true;
+    this.socket.send(JSON.stringify({ type: "resume", data: { since: this.lastSeq } }));
+  }
+
+  /** An alert or incident older than the version already shown is dropped: it cannot replace a newer one. */
+  isStale(message) {
+    if (!["alert", "incident", "alert_deleted"].includes(message.type)) return false;
+    const data = message.data || {};
+    const key = `${message.type === "incident" ? "incident" : "alert"}:${data.id}`;
+    if (message.type === "alert_deleted") {
+      this.versions.set(key, Infinity); // a late update cannot bring a deleted alert back
+      return false;
+    }
+    if (typeof data.version !== "number") return false;
+    if ((this.versions.get(key) ?? -1) > data.version) return true;
+    this.versions.set(key, data.version);
+    return false;
+  }
+
+  /** Tells the client the versions a page loaded over REST, so an older pushed copy cannot replace them. */
+  noteVersions(type, objects) {
+    for (const object of objects) {
+      const key = `${type}:${object.id}`;
+      if (typeof object.version === "number" && (this.versions.get(key) ?? -1) < object.version) this.versions.set(key, object.version);
+    }
+  }
+
   connected(message) {
     const seq = message.data && message.data.seq;
     this.connectionSeq = typeof seq === "number" ? seq : null;
     this.resuming = this.lastSeq !== null;
+    this.resumingGap = false;
     if (!this.resuming) this.lastSeq = this.connectionSeq;
     this.attempt = 0;
     this.stopPolling();
@@ -206,8 +272,10 @@ export class RealtimeClient {
    * the next connection's seq, or every reconnect would ask to resync again.
    */
   resynced(message) {
-    this.lastSeq = this.resuming ? later(this.lastSeq, this.connectionSeq) : null;
-    this.resuming = false;
+    // After a gap's resume the reload is newer than the connection: the next event starts afresh.
+    this.lastSeq = this.resuming && !this.resumingGap ? later(this.lastSeq, this.connectionSeq) : null;
+    this.resuming = this.resumingGap = false;
+    this.versions.clear(); // the reload shows what is current
     if (this.options.onResync) this.options.onResync(message);
   }
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.browser.actions import log_in
-from tests.live import running_console
+from tests.live import QUIET_JOBS, running_console
 
 pytestmark = pytest.mark.browser
 
@@ -30,3 +30,35 @@ def test_killing_and_restarting_the_server_shows_reconnecting_then_catches_up(op
         console.start_web(0, command)
         page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=40_000)
         page.wait_for_selector(f"#alert-{alert_id}", timeout=10_000)
+
+
+# An event sent but lost on its way to this page's socket: numbered and
+# counted as sent (as when a PUBLISH reached Redis and not the process), then
+# the next event arrives one seq too far ahead.
+LOSE_ONE_THEN_RAISE = """
+from django.db.models import F
+from alerts.services import raise_alert
+from realtime import relay
+from realtime.models import StreamCursor
+hook = relay.relay_after_commit
+relay.relay_after_commit = lambda topic: None
+lost = raise_alert(source='gap', title='Lost on the way', category='custom')[0].pk
+relay.relay_after_commit = hook
+relay._number('alerts')
+StreamCursor.objects.filter(topic='alerts').update(published_seq=F('last_seq'))
+after = raise_alert(source='gap', title='After the gap', category='custom')[0].pk
+print(lost, after)
+"""
+
+
+def test_a_gap_in_the_seqs_makes_the_page_resume_and_show_the_lost_alert(open_page):
+    # Services: the shell's events reach the page through Redis. No summaries
+    # (QUIET_JOBS), so it is the gap itself, not an at_seq, that the page acts on.
+    with running_console("services", extra_env=QUIET_JOBS) as console:
+        page, _ = open_page(console)
+        log_in(page, console, "/alerts/")
+        page.wait_for_function("() => document.documentElement.dataset.realtime === 'connected'", timeout=15_000)
+        output = console.manage("shell", "--no-imports", "-c", LOSE_ONE_THEN_RAISE).strip().splitlines()[-1]
+        lost, after = (int(number) for number in output.split())
+        page.wait_for_selector(f"#alert-{after}", timeout=10_000)
+        page.wait_for_selector(f"#alert-{lost}", timeout=10_000)

@@ -40,6 +40,7 @@ class Record:
     stream: Any = None  # the socket open across the outage
     resumed: Any = None  # the same client after reconnecting, if the console closed its socket
     after_title: str = ""  # the alert written once Postgres was back
+    handshake: Any = None  # a socket opened while Postgres was down
 
     def back_after(self, answers, status):
         """Seconds from Postgres's start to the first ``status`` answer among ``answers``, or None."""
@@ -106,6 +107,8 @@ async def outage(console, postgres_server):
     postgres_server.stop()
     record.stopped_at = time.monotonic()
     try:
+        record.handshake = await open_stream(console, "/ws/alerts", timeout=8)
+        await record.handshake.read_until(lambda message: False, 5)  # its close
         await probe_while_down(console, record)
         record.exited_during = exited(console)
         await asyncio.sleep(max(0.0, record.stopped_at + OUTAGE_SECONDS - time.monotonic()))
@@ -196,3 +199,11 @@ def test_healthz_answers_200_within_15_s_of_postgres_coming_back(record):
 def test_a_client_connected_across_the_outage_hears_of_the_first_alert_written_after_it(record):
     described = [stream.describe() for stream in (record.stream, record.resumed) if stream is not None]
     assert len(record.heard_of_the_alert_written_after()) == 1, described
+
+
+def test_a_handshake_while_postgres_is_down_is_told_service_unavailable_and_closed_4503(record):
+    # Never an HTTP 500: the credentials cannot be checked, and the client is told to come back.
+    assert record.handshake.hello is None, record.handshake.describe()
+    [error] = record.handshake.of_type("error")
+    assert error["data"]["code"] == "SERVICE_UNAVAILABLE" and error["data"]["retry_after"] > 0
+    assert record.handshake.close_code == 4503, record.handshake.describe()

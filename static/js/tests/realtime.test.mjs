@@ -255,3 +255,56 @@ test("close() stops everything and reports closed", () => {
   assert.equal(fetches.length, 0);
   assert.equal(document.documentElement.dataset.realtime, "closed");
 });
+
+test("a gap in meta.seq asks to resume from the last seq seen, and the event past the gap waits for the replay", () => {
+  const client = new RealtimeClient("/ws/alerts");
+  const seen = [];
+  client.on("alert", (message) => seen.push(message.meta.seq));
+  client.connect();
+  latest().welcome(10);
+  latest().deliver({ type: "alert", data: { id: 1, version: 1 }, meta: { seq: 11 } });
+  latest().deliver({ type: "alert", data: { id: 1, version: 3 }, meta: { seq: 13 } }); // 12 was lost
+  assert.deepEqual(latest().sent, [{ type: "resume", data: { since: 11 } }]);
+  latest().deliver({ type: "alert", data: { id: 2, version: 1 }, meta: { seq: 14 } }); // in flight: one resume only
+  assert.equal(latest().sent.length, 1);
+  for (const seq of [12, 13, 14]) latest().deliver({ type: "alert", data: { id: seq, version: 1 }, meta: { seq } });
+  latest().deliver({ type: "resumed", data: { since: 11, count: 3, seq: 14, source: "buffer" }, meta: {} });
+  latest().deliver({ type: "alert", data: { id: 2, version: 1 }, meta: { seq: 14 } }); // a copy
+  assert.deepEqual(seen, [11, 12, 13, 14]);
+  assert.equal(client.lastSeq, 14);
+});
+
+test("a summary whose at_seq is past the last seq seen asks to resume; one that is not does nothing", () => {
+  const client = new RealtimeClient("/ws/alerts");
+  client.connect();
+  latest().welcome(7);
+  latest().deliver({ type: "alert_summary", data: {}, meta: { at_seq: 7 } });
+  assert.deepEqual(latest().sent, []);
+  latest().deliver({ type: "alert_summary", data: {}, meta: { at_seq: 9 } });
+  assert.deepEqual(latest().sent, [{ type: "resume", data: { since: 7 } }]);
+});
+
+test("an alert older than the version shown is dropped, and a deleted alert stays deleted", () => {
+  const client = new RealtimeClient("/ws/alerts");
+  const seen = [];
+  client.on("alert", (message) => seen.push(message.data.version));
+  client.noteVersions("alert", [{ id: 5, version: 4 }]);
+  client.connect();
+  latest().welcome(0);
+  latest().deliver({ type: "alert", data: { id: 5, version: 3 }, meta: { seq: 1 } });
+  latest().deliver({ type: "alert", data: { id: 5, version: 5 }, meta: { seq: 2 } });
+  latest().deliver({ type: "alert_deleted", data: { id: 5 }, meta: { seq: 3 } });
+  latest().deliver({ type: "alert", data: { id: 5, version: 6 }, meta: { seq: 4 } });
+  assert.deepEqual(seen, [5]);
+});
+
+test("a socket subscribed to some events skips seqs without resuming", () => {
+  const client = new RealtimeClient("/ws/alerts");
+  client.subscribe(["incident"]);
+  client.connect();
+  latest().welcome(0);
+  latest().sent.length = 0;
+  latest().deliver({ type: "incident", data: { id: 1, version: 2 }, meta: { seq: 5 } });
+  assert.deepEqual(latest().sent, []);
+  assert.equal(client.lastSeq, 5);
+});
