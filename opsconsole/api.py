@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import status
 from rest_framework.filters import SearchFilter
 from rest_framework.pagination import PageNumberPagination
@@ -80,3 +81,18 @@ def server_error(request):
     from django.views.defaults import server_error as html_server_error
 
     return html_server_error(request)
+
+
+class WallClockTimeSchema(OpenApiSerializerFieldExtension):
+    """A time of day (a hand-off, a maintenance window's start) is wall-clock time in a named zone.
+
+    DRF writes it as ``09:00:00`` with no offset, which OpenAPI's ``format:
+    time`` (RFC 3339, offset required) would call invalid; the schema says
+    what the API answers and accepts instead.
+    """
+
+    target_class = "rest_framework.fields.TimeField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$", "example": "09:00"}

@@ -54,6 +54,13 @@ class StrictSerializer(RefuseUnknownFields, serializers.Serializer):
     """A plain serializer for a request body that refuses unknown fields."""
 
 
+class NoFields(StrictSerializer):
+    """The body of an action that takes nothing (a test send, a tick, an early end): empty or ``{}``.
+
+    Anything sent is refused, not ignored.
+    """
+
+
 class StrictModelSerializer(RefuseUnknownFields, serializers.ModelSerializer):
     """A model serializer whose writes refuse unknown (and read-only) fields."""
 

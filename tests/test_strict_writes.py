@@ -38,6 +38,7 @@ VALID_BODIES = {
     ("PATCH", "/api/v1/channels/{id}/"): {"name": "renamed"},
     ("POST", "/api/v1/channels/{id}/test/"): {},
     ("POST", "/api/v1/silences/"): {"matchers": {"host": "db-2"}, "ends_at": "2099-01-01T00:00:00Z", "comment": "x"},
+    ("POST", "/api/v1/silences/preview/"): {"matchers": {"host": "db-1"}},
     ("POST", "/api/v1/runbooks/"): {"title": "Disk full", "body": "1. Free space", "matchers": {"host": "db-1"}},
     ("PATCH", "/api/v1/runbooks/{id}/"): {"category": "storage"},
     ("POST", "/api/v1/incidents/{id}/checklists/"): {"runbook": "{runbook}"},

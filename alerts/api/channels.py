@@ -15,7 +15,7 @@ from alerts.models import Delivery, NotificationChannel, Severity
 from alerts.notifications.queue import queue_test
 from alerts.notifications.targets import channel_problems
 from alerts.services import actor_name
-from opsconsole.strict import StrictModelSerializer, StrictSerializer
+from opsconsole.strict import NoFields, StrictModelSerializer
 
 MIN_REPEAT_INTERVAL = 60  # seconds: more often than a minute is a flood, not a reminder
 
@@ -93,10 +93,6 @@ class DeliveryFilter(django_filters.FilterSet):
         fields = ["alert", "channel", "status", "event"]
 
 
-class SendTestSerializer(StrictSerializer):
-    """A test send takes no fields; an empty body or ``{}``."""
-
-
 @extend_schema_view(
     list=extend_schema(summary="List notification channels"),
     create=extend_schema(
@@ -124,14 +120,14 @@ class ChannelViewSet(AuditedConfigMixin, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Queue a test notification to this channel",
-        request=SendTestSerializer,
+        request=NoFields,
         responses={
             202: OpenApiResponse(DeliverySerializer, description="The queued delivery; follow it in deliveries.")
         },
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
-        SendTestSerializer(data=request.data).is_valid(raise_exception=True)
+        NoFields(data=request.data).is_valid(raise_exception=True)
         delivery = queue_test(self.get_object(), actor_name(request.user))
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 

@@ -16,6 +16,7 @@ from alerts.api import serializers as s
 from alerts.config_audit import delete_audited, save_audited
 from alerts.filters import AlertFilter, IncidentFilter
 from alerts.models import Alert, AlertRule, Incident, IncidentStatus, Silence
+from opsconsole.strict import NoFields
 from realtime.replay import stream_position
 from realtime.topics import ALERTS
 
@@ -311,11 +312,12 @@ class SilenceViewSet(
 
     @extend_schema(
         summary="End a silence now (it stays listed as ended)",
-        request=None,
+        request=NoFields,
         responses={200: s.SilenceSerializer, 404: NOT_FOUND, 409: OpenApiResponse(s.ErrorSerializer)},
     )
     @action(detail=True, methods=["post"])
     def expire(self, request, pk=None):
+        NoFields(data=request.data).is_valid(raise_exception=True)
         try:
             silence = silences.expire_silence(pk, actor(request))
         except Silence.DoesNotExist:

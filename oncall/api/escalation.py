@@ -7,14 +7,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from alerts.api.channels import DeliverySerializer, SendTestSerializer
+from alerts.api.channels import DeliverySerializer
 from alerts.models import NotificationChannel, Severity
 from alerts.notifications.targets import channel_problems
 from alerts.services import actor_name
 from oncall import contacts
 from oncall.api.schedules import StaffOnly, staff_users
 from oncall.models import ContactMethod, EscalationPolicy, EscalationStep, NotificationRule, Schedule
-from opsconsole.strict import StrictModelSerializer, StrictSerializer
+from opsconsole.strict import NoFields, StrictModelSerializer, StrictSerializer
 
 MAX_STEPS = 20
 MAX_WAIT_MINUTES = 24 * 60
@@ -70,7 +70,7 @@ class NotificationRuleSerializer(StrictModelSerializer):
         return attrs
 
 
-class StepSerializer(StrictSerializer):
+class EscalationStepSerializer(StrictSerializer):
     target = serializers.ChoiceField(EscalationStep.Target.choices)
     schedule = serializers.PrimaryKeyRelatedField(queryset=Schedule.objects.all(), required=False, allow_null=True)
     users = serializers.PrimaryKeyRelatedField(queryset=staff_users(), many=True, required=False)
@@ -94,7 +94,7 @@ class PolicySerializer(StrictModelSerializer):
     matchers = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
     severities = serializers.ListField(child=serializers.ChoiceField(Severity.choices), required=False, max_length=3)
     repeat = serializers.IntegerField(min_value=0, max_value=10, required=False)
-    steps = StepSerializer(many=True)
+    steps = EscalationStepSerializer(many=True)
 
     class Meta:
         model = EscalationPolicy
@@ -178,12 +178,12 @@ class ContactMethodViewSet(StaffOnly, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Send me a test: queue a test notification to this contact method",
-        request=SendTestSerializer,
+        request=NoFields,
         responses={202: OpenApiResponse(DeliverySerializer, description="The queued delivery.")},
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
-        SendTestSerializer(data=request.data).is_valid(raise_exception=True)
+        NoFields(data=request.data).is_valid(raise_exception=True)
         delivery = contacts.send_test(self.get_object(), actor_name(request.user))
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 

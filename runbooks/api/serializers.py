@@ -37,7 +37,7 @@ class RunbookSerializer(StrictModelSerializer):
         return runbook_url(runbook.pk)
 
 
-class StepSerializer(serializers.Serializer):
+class ChecklistStepSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     text = serializers.CharField()
     ticked_at = serializers.DateTimeField(allow_null=True)
@@ -51,12 +51,8 @@ class ChecklistSerializer(serializers.Serializer):
     title = serializers.CharField()
     started_by = serializers.CharField()
     started_at = serializers.DateTimeField()
-    steps = StepSerializer(many=True)
+    steps = ChecklistStepSerializer(many=True)
 
 
 class RunRunbookSerializer(StrictSerializer):
     runbook = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-
-
-class TickSerializer(StrictSerializer):
-    """No fields: who ticks and when are the caller and now. Anything sent is refused, not ignored."""

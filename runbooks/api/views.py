@@ -10,13 +10,13 @@ from alerts.api.serializers import ErrorSerializer
 from alerts.api.views import CONFLICT, NOT_FOUND, ServiceErrorsMixin, actor
 from alerts.config_audit import delete_audited, save_audited
 from alerts.models import Incident
+from opsconsole.strict import NoFields
 from runbooks import checklists
 from runbooks.api.serializers import (
     ChecklistSerializer,
+    ChecklistStepSerializer,
     RunbookSerializer,
     RunRunbookSerializer,
-    StepSerializer,
-    TickSerializer,
 )
 from runbooks.models import ChecklistStep, Runbook
 
@@ -104,10 +104,10 @@ class TickStepView(ChecklistErrorsMixin, APIView):
 
     @extend_schema(
         summary="Tick a checklist step: done, by you, now (on the incident's timeline)",
-        request=TickSerializer,
-        responses={200: StepSerializer, 404: NOT_FOUND, 409: CONFLICT},
+        request=NoFields,
+        responses={200: ChecklistStepSerializer, 404: NOT_FOUND, 409: CONFLICT},
     )
     def post(self, request, **path):
-        TickSerializer(data=request.data).is_valid(raise_exception=True)
+        NoFields(data=request.data).is_valid(raise_exception=True)
         step = checklists.tick_step(int(path["id"]), int(path["checklist"]), int(path["number"]), actor(request))
         return Response(checklists.step_data(step))
