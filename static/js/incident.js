@@ -1,7 +1,7 @@
 // One incident: status buttons, notes, and a timeline that grows live.
 import { openStream, pageState } from "./console.js";
 import { addTimelineEntries } from "./timeline.js";
-import { api, el, flash, keepTimesFresh, word } from "./ui.js";
+import { api, el, flash, gettext, keepTimesFresh, timeAgo, word } from "./ui.js";
 
 const state = pageState("incident-state");
 const incidentId = state.incident.id;
