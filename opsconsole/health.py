@@ -27,7 +27,7 @@ from pathlib import Path
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.http import JsonResponse
 
 from realtime.heartbeat import ROLES, heartbeat_problem
@@ -96,6 +96,8 @@ def _stream_healthy():
     close_old_connections()
     try:
         degraded = degraded_streams()
+    except DatabaseError:
+        return  # unknown while the database is away, which its own check reports
     finally:
         connection.close()
     if degraded:

@@ -34,10 +34,10 @@ import weakref
 from typing import Protocol
 
 import redis.asyncio
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, close_old_connections, connection
 
 from realtime import fanout
 from realtime.relay import catch_up_soon, degraded_streams, stalled
@@ -81,6 +81,20 @@ def unwatch(consumer: LayerWatcher) -> None:
     _sockets.discard(consumer)
 
 
+def _stream_health() -> tuple[dict[str, str], bool]:
+    """Degraded streams, and whether events wait, read off the request thread.
+
+    Django's views share one thread (thread-sensitive): during a database
+    outage each read here waits for the pool's timeout, which would hold
+    every request behind it.
+    """
+    close_old_connections()
+    try:
+        return degraded_streams(), stalled()
+    finally:
+        connection.close()
+
+
 async def _watch_forever() -> None:
     client = redis.asyncio.Redis.from_url(
         str(settings.REDIS_URL), socket_timeout=PING_TIMEOUT_SECONDS, socket_connect_timeout=PING_TIMEOUT_SECONDS
@@ -100,8 +114,8 @@ async def _watch_forever() -> None:
                 await _reset_layer()
                 continue
             try:
-                degraded = await database_sync_to_async(degraded_streams)()
-                if degraded or await database_sync_to_async(stalled)():
+                degraded, waiting = await sync_to_async(_stream_health, thread_sensitive=False)()
+                if degraded or waiting:
                     catch_up_soon()  # in a thread: events a dead process left, or Redis taking writes again
             except DatabaseError as error:  # the database's own outage is told by the handlers that need it
                 logger.info("Could not read the streams' health: %s", error)

@@ -10,7 +10,7 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from opsconsole import telemetry
 from realtime.envelope import Envelope, envelope
@@ -54,7 +54,11 @@ def publish(topic: str, type_: str, data: Any, *, at_seq: int | None = None) -> 
         relay(topic)
         row.refresh_from_db()
         return event_envelope(row) if row.seq is not None else None
-    position = stream_position(topic) if at_seq is None else at_seq
+    try:
+        position = stream_position(topic) if at_seq is None else at_seq
+    except DatabaseError as error:  # a host snapshot still goes out while the database is away
+        logger.warning("No stream position for %s: %s", topic, error)
+        position = None
     event = envelope(type_, data, meta={"at_seq": position or 0})
     try:
         group_send(group_name(topic), {"type": "stream.event", "event": event})

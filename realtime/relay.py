@@ -51,9 +51,9 @@ from realtime.topics import DURABLE_TYPES, group_name
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-# Fault tests only (tests/faults): a process with this set exits right after
-# a commit that recorded events, before relaying them: the crash the periodic
-# pass exists for, made deterministic.
+# Fault tests only (tests/faults): a process with this set to a topic exits
+# right after a commit that recorded events of that topic, before relaying
+# them: the crash the periodic pass exists for, made deterministic.
 EXIT_AFTER_COMMIT_ENV = "OPSCONSOLE_FAULT_EXIT_AFTER_COMMIT"
 STALL_AFTER = timedelta(seconds=2)  # an event not numbered this long after its commit was left by a dead process
 KEEP_AT_LEAST = timedelta(hours=1)  # rows younger than this are never pruned
@@ -73,7 +73,7 @@ def relay_after_commit(topic: str) -> None:
 
 
 def _after_commit(topic: str) -> None:
-    if os.environ.get(EXIT_AFTER_COMMIT_ENV) == "1":
+    if os.environ.get(EXIT_AFTER_COMMIT_ENV) == topic:
         os._exit(137)
     try:
         relay(topic, from_commit=True)

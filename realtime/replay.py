@@ -28,7 +28,6 @@ from typing import Protocol, cast
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError
 
 from realtime.envelope import Envelope
 from realtime.models import StreamCursor, StreamEvent
@@ -147,18 +146,16 @@ def buffer_name(cursor: StreamCursor) -> str:
     return f"{cursor.topic}:{cursor.epoch}"
 
 
-def stream_position(topic: str) -> int | None:
-    """The latest seq sent on ``topic``, for a page or a REST list to resume from; None when the database fails.
+def stream_position(topic: str) -> int:
+    """The latest seq sent on ``topic``, for a page or a REST list to resume from.
 
     Read it before the data it goes with: everything numbered up to it is in
     that data, so a socket resuming from it misses nothing (it may hear again
-    of a change the data already shows; versions make that harmless).
+    of a change the data already shows; versions make that harmless). Raises
+    what the database raises: the data cannot be read either, and one quick
+    503 beats waiting for the database twice.
     """
-    try:
-        return cursor_for(topic).published_seq
-    except DatabaseError as error:
-        logger.warning("No stream position for %s: %s", topic, error)
-        return None
+    return cursor_for(topic).published_seq
 
 
 @dataclass(frozen=True)

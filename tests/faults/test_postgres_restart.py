@@ -107,9 +107,16 @@ async def outage(console, postgres_server):
     postgres_server.stop()
     record.stopped_at = time.monotonic()
     try:
-        record.handshake = await open_stream(console, "/ws/alerts", timeout=8)
-        await record.handshake.read_until(lambda message: False, 5)  # its close
+
+        async def handshake():
+            stream = await open_stream(console, "/ws/alerts", timeout=8)
+            await stream.read_until(lambda message: False, 5)  # its close
+            return stream
+
+        # Beside the probes, as another client would: the outage lasts only OUTAGE_SECONDS.
+        opening = asyncio.create_task(handshake())
         await probe_while_down(console, record)
+        record.handshake = await opening
         record.exited_during = exited(console)
         await asyncio.sleep(max(0.0, record.stopped_at + OUTAGE_SECONDS - time.monotonic()))
     finally:

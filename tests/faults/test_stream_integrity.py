@@ -217,7 +217,7 @@ async def serving(console, index, env):
 async def killed_after_commit(console, mirrors):
     phase = Phase("web process exits after its commit")
     console.stop_web(1)
-    process = await serving(console, 1, {**console.env, EXIT_HOOK: "1"})
+    process = await serving(console, 1, {**console.env, EXIT_HOOK: "alerts"})  # not at its own start-up's status event
     body = {"source": "chaos-kill", "title": "dies"}
     answer = await acall(console, "POST", "/api/v1/alerts/", body, url=console.urls[1], timeout=20)
     phase.statuses.append(answer.status)  # None: the process exited before it could answer
