@@ -77,6 +77,13 @@ def staff_client(client, staff_user):
 
 
 @pytest.fixture
+def admin_client(client):
+    """A client signed in as a superuser, for the admin's pages."""
+    client.force_login(make_user(superuser=True))
+    return client
+
+
+@pytest.fixture
 def staff_token(staff_user):
     """The key of an API token of a staff user."""
     return make_token(staff_user)[1]

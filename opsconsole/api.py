@@ -96,3 +96,7 @@ class WallClockTimeSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$", "example": "09:00"}
+
+
+# Changes are PATCHes of the fields sent; no PUT, which would have to reset every field left out.
+WITHOUT_PUT = ["get", "post", "patch", "delete", "head", "options"]

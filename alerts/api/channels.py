@@ -15,6 +15,7 @@ from alerts.models import Delivery, NotificationChannel, Severity
 from alerts.notifications.queue import queue_test
 from alerts.notifications.targets import channel_problems
 from alerts.services import actor_name
+from opsconsole.api import WITHOUT_PUT
 from opsconsole.strict import NoFields, StrictModelSerializer
 
 MIN_REPEAT_INTERVAL = 60  # seconds: more often than a minute is a flood, not a reminder
@@ -109,7 +110,7 @@ class ChannelViewSet(AuditedConfigMixin, viewsets.ModelViewSet):
     filterset_fields = ["kind", "enabled"]
     ordering_fields = ["id", "name"]
     ordering = ["name"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
     staff_only = True  # a channel holds where pages go and how they are signed (contract, section 6)
 
     def create(self, request, *args, **kwargs):

@@ -16,6 +16,7 @@ from alerts.api import serializers as s
 from alerts.config_audit import delete_audited, save_audited
 from alerts.filters import AlertFilter, IncidentFilter
 from alerts.models import Alert, AlertRule, Incident, IncidentStatus, Silence
+from opsconsole.api import WITHOUT_PUT
 from opsconsole.strict import NoFields
 from realtime.replay import stream_position
 from realtime.topics import ALERTS
@@ -277,7 +278,7 @@ class RuleViewSet(AuditedConfigMixin, viewsets.ModelViewSet):
     search_fields = ["name", "metric", "title"]
     ordering_fields = ["id", "name", "metric"]
     ordering = ["name"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
 
 
 class SilenceViewSet(

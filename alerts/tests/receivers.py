@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 from typing import Any
 
 Answer = Callable[["Receiver", int, dict[str, str], bytes], tuple[int, dict[str, str]]]
@@ -68,3 +69,13 @@ class Silent:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def allow_loopback_receivers(settings: Any) -> None:
+    """Let a test page receivers on loopback, which production denies by default.
+
+    Everything else stays denied: link-local, the cloud metadata address, unspecified.
+    """
+    settings.OPSCONSOLE_WEBHOOK_DENY_NETWORKS = [
+        ip_network(net) for net in ("169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "::/128")
+    ]

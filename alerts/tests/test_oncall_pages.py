@@ -116,7 +116,7 @@ def test_expiring_a_silence_ends_it_now_audited_and_unsilences_its_alerts(staff_
     services.apply_silences()
     alert.refresh_from_db()
     assert alert.silenced
-    answer = staff_client.post(f"/api/v1/silences/{silence.pk}/expire/")
+    answer = staff_client.post(f"/api/v1/silences/{silence.pk}/expire/", content_type="application/json")
     assert answer.status_code == 200
     silence.refresh_from_db()
     assert silence.ends_at <= timezone.now() and not silence.is_active(timezone.now())
@@ -126,9 +126,9 @@ def test_expiring_a_silence_ends_it_now_audited_and_unsilences_its_alerts(staff_
     services.apply_silences()
     alert.refresh_from_db()
     assert not alert.silenced
-    again = staff_client.post(f"/api/v1/silences/{silence.pk}/expire/")
+    again = staff_client.post(f"/api/v1/silences/{silence.pk}/expire/", content_type="application/json")
     assert again.status_code == 409 and "ended" in again.json()["detail"]
-    assert staff_client.post("/api/v1/silences/999999/expire/").status_code == 404
+    assert staff_client.post("/api/v1/silences/999999/expire/", content_type="application/json").status_code == 404
 
 
 def test_expiring_an_upcoming_silence_means_it_never_starts(staff_client):
@@ -136,7 +136,9 @@ def test_expiring_an_upcoming_silence_means_it_never_starts(staff_client):
     silence = Silence.objects.create(
         matchers={"a": "b"}, starts_at=later, ends_at=later + timedelta(hours=1), comment="x"
     )
-    assert staff_client.post(f"/api/v1/silences/{silence.pk}/expire/").status_code == 200
+    assert (
+        staff_client.post(f"/api/v1/silences/{silence.pk}/expire/", content_type="application/json").status_code == 200
+    )
     silence.refresh_from_db()
     assert silence.starts_at == silence.ends_at <= timezone.now()
 

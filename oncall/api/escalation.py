@@ -14,6 +14,7 @@ from alerts.services import actor_name
 from oncall import contacts
 from oncall.api.schedules import StaffOnly, staff_users
 from oncall.models import ContactMethod, EscalationPolicy, EscalationStep, NotificationRule, Schedule
+from opsconsole.api import WITHOUT_PUT
 from opsconsole.strict import NoFields, StrictModelSerializer, StrictSerializer
 
 MAX_STEPS = 20
@@ -167,7 +168,7 @@ def save_steps(policy: EscalationPolicy, steps: list[dict]) -> None:
     destroy=extend_schema(summary="Delete a contact method and its rules"),
 )
 class ContactMethodViewSet(StaffOnly, viewsets.ModelViewSet):
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
     queryset = ContactMethod.objects.select_related("channel", "user")
     serializer_class = ContactMethodSerializer
     filterset_fields = ["user"]
@@ -196,7 +197,7 @@ class ContactMethodViewSet(StaffOnly, viewsets.ModelViewSet):
     destroy=extend_schema(summary="Delete a notification rule"),
 )
 class NotificationRuleViewSet(StaffOnly, viewsets.ModelViewSet):
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
     queryset = NotificationRule.objects.all()
     serializer_class = NotificationRuleSerializer
     filterset_fields = ["user", "severity"]
@@ -211,7 +212,7 @@ class NotificationRuleViewSet(StaffOnly, viewsets.ModelViewSet):
     destroy=extend_schema(summary="Delete an escalation policy"),
 )
 class PolicyViewSet(StaffOnly, viewsets.ModelViewSet):
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
     queryset = EscalationPolicy.objects.prefetch_related("steps__users")
     serializer_class = PolicySerializer
     ordering = ["position", "id"]

@@ -18,6 +18,7 @@ from alerts.services import actor_name
 from oncall.feeds import make_feed
 from oncall.models import CalendarFeed, Layer, LayerMember, Override, Schedule
 from oncall.schedules import calendar, now_and_next, with_layers
+from opsconsole.api import WITHOUT_PUT
 from opsconsole.strict import StrictModelSerializer
 
 MAX_WINDOW = timedelta(days=120)
@@ -178,7 +179,7 @@ WINDOW = [
     destroy=extend_schema(summary="Delete a schedule, its layers and overrides"),
 )
 class ScheduleViewSet(StaffOnly, viewsets.ModelViewSet):
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
     queryset = Schedule.objects.all()
     serializer_class = ScheduleSerializer
     ordering = ["name"]
@@ -200,7 +201,7 @@ class ScheduleViewSet(StaffOnly, viewsets.ModelViewSet):
     destroy=extend_schema(summary="Delete a layer"),
 )
 class LayerViewSet(StaffOnly, viewsets.ModelViewSet):
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
     queryset = Layer.objects.prefetch_related("members")
     serializer_class = LayerSerializer
     filterset_fields = ["schedule"]
@@ -215,7 +216,7 @@ class LayerViewSet(StaffOnly, viewsets.ModelViewSet):
     destroy=extend_schema(summary="Delete an override"),
 )
 class OverrideViewSet(StaffOnly, viewsets.ModelViewSet):
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
     queryset = Override.objects.all()
     serializer_class = OverrideSerializer
     filterset_fields = ["schedule", "user"]

@@ -10,6 +10,7 @@ from alerts.api.serializers import ErrorSerializer
 from alerts.api.views import CONFLICT, NOT_FOUND, ServiceErrorsMixin, actor
 from alerts.config_audit import delete_audited, save_audited
 from alerts.models import Incident
+from opsconsole.api import WITHOUT_PUT
 from opsconsole.strict import NoFields
 from runbooks import checklists
 from runbooks.api.serializers import (
@@ -38,7 +39,7 @@ class RunbookViewSet(viewsets.ModelViewSet):
     search_fields = ["title", "body"]
     ordering_fields = ["id", "title", "category", "updated_at"]
     ordering = ["title", "id"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = WITHOUT_PUT
 
     def perform_create(self, serializer):
         name = actor(self.request)
