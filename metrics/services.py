@@ -43,7 +43,9 @@ def _series_ids(points: Iterable[Point]) -> dict[tuple[str, str], int]:
     keys = {key for _, key in wanted}
     for row in Series.objects.filter(name__in=names, tags_key__in=keys).values_list("name", "tags_key", "id"):
         ids[(row[0], row[1])] = row[2]
-    missing = [identity for identity in wanted if identity not in ids]
+    # In one order for every writer: two batches inserting the same new series
+    # in different orders each wait on the other's row, a deadlock.
+    missing = sorted(identity for identity in wanted if identity not in ids)
     units = {(point.name, point.tags_key): point.unit for point in points if point.unit}
     if missing:
         Series.objects.bulk_create(
@@ -57,7 +59,7 @@ def _series_ids(points: Iterable[Point]) -> dict[tuple[str, str], int]:
             name__in={n for n, _ in missing}, tags_key__in={k for _, k in missing}
         ).values_list("name", "tags_key", "id"):
             ids[(row[0], row[1])] = row[2]
-    for identity, unit in units.items():
+    for identity, unit in sorted(units.items()):
         # The sender's latest word on the unit; most batches name none, or the one already stored.
         Series.objects.filter(pk=ids[identity]).exclude(unit=unit).update(unit=unit)
     return ids
