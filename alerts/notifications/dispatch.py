@@ -247,8 +247,7 @@ class Sender:
         for channel_id in NotificationChannel.objects.filter(enabled=True).order_by("id").values_list("id", flat=True):
             while True:
                 with self.lock:
-                    room = (1 if channel_id in self.failing else self.per_channel) - self.threads_on[channel_id]
-                    if room <= 0:
+                    if self.threads_on[channel_id] >= self._allowed_threads(channel_id):
                         break
                     self.threads_on[channel_id] += 1
                 ids = self._pick(channel_id, clock)
@@ -259,10 +258,14 @@ class Sender:
                 futures.append(self.pool.submit(self._run, ids, channel_id, clock))
         return futures
 
+    def _allowed_threads(self, channel_id: int) -> int:
+        """How many threads may work on the channel: one while its last attempt failed; call with the lock held."""
+        return 1 if channel_id in self.failing else self.per_channel
+
     def _may_go_on(self, channel_id: int) -> bool:
         """Whether this thread may take the channel's next batch; one that may not stops counting as its thread."""
         with self.lock:
-            if self.threads_on[channel_id] > (1 if channel_id in self.failing else self.per_channel):
+            if self.threads_on[channel_id] > self._allowed_threads(channel_id):
                 self.threads_on[channel_id] -= 1
                 return False
             return True
