@@ -229,6 +229,26 @@ def test_serve_on_a_busy_port_exits_non_zero_without_claiming_to_serve(tmp_path:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
+@pytest.mark.timeout(300)
+def test_make_run_on_a_busy_port_exits_non_zero(fresh_clone: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(  # noqa: S602 - the README's command, run by a shell as a user would
+            f"make run PORT={port}",
+            shell=True,
+            cwd=fresh_clone,
+            env=newcomer_env(),
+            capture_output=True,
+            text=True,
+            timeout=280,
+        )
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "is serving" not in result.stdout
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
 async def _handshake_status(url: str) -> int:
     try:
         async with websockets.connect(url, additional_headers={"Origin": "http://127.0.0.1"}):
