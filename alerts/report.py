@@ -20,8 +20,8 @@ CHANGE_SHOWN = 120  # characters of a from or to value; a summary can be long
 # Characters that are Markdown anywhere on a line; CommonMark reads any backslash-escaped
 # ASCII punctuation as itself.
 INLINE_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~!&])")
-# What starts a block when it opens a line: headings, quotes, lists, rules, fences, setext underlines.
-# (``#``, ``*``, ``>``, ``|`` and fences are escaped everywhere already.)
+# What else starts a block when it opens a line (list items, rules, setext underlines);
+# ``#``, ``*``, ``>`` and fences are escaped everywhere already.
 BLOCK_START = re.compile(r"^([-+=])")
 ORDERED_ITEM = re.compile(r"^(\d+)([.)])")
 
