@@ -200,6 +200,31 @@ class Silence(models.Model):
         return in_window(at, self.repeat_days, self.repeat_start, self.repeat_duration, self.timezone)
 
 
+class IncidentEvidence(models.Model):
+    """The charts of an incident's alerts' series over a window, frozen as data (``alerts.evidence``).
+
+    A copy, not a reference: it outlives retention, a deleted series and a
+    changed rule. ``series`` is ``[{"name", "tags", "unit", "step", "stats",
+    "points": [[epoch seconds, value], ...]}]``, bounded by
+    ``alerts.evidence.MAX_SERIES`` and ``MAX_POINTS``.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="evidence")
+    captured_by = models.CharField(max_length=150)
+    captured_at = models.DateTimeField(default=timezone.now)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    series = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name_plural = "incident evidence"
+        ordering = ["captured_at", "id"]
+        indexes = [models.Index(fields=["incident", "captured_at"], name="evidence_incident_captured")]
+
+    def __str__(self):
+        return f"evidence {self.pk} of incident {self.incident_id}"
+
+
 class EventKind(models.TextChoices):
     ALERT_FIRED = "alert.fired"
     ALERT_UPDATED = "alert.updated"
@@ -218,6 +243,7 @@ class EventKind(models.TextChoices):
     INCIDENT_ALERT_ATTACHED = "incident.alert_attached"
     INCIDENT_CHECKLIST_STARTED = "incident.checklist_started"
     INCIDENT_STEP_TICKED = "incident.step_ticked"
+    INCIDENT_EVIDENCE_CAPTURED = "incident.evidence_captured"
     # Written by the on-call escalation engine (oncall.escalation).
     ESCALATION_STEP = "escalation.step"
     ESCALATION_PAGE = "escalation.page"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.access import staff_required
 from alerts import incidents as incident_services
 from alerts.api.serializers import SilenceSerializer, TimelineEntrySerializer
+from alerts.evidence import incident_evidence
 from alerts.models import Alert, AlertStatus, Incident, IncidentStatus, Silence
 from alerts.payloads import alert_data, incident_data
 from alerts.series import alert_series
@@ -66,6 +67,7 @@ def incident_detail(request, incident_id):
         "alerts": alerts,
         "timeline": TimelineEntrySerializer(incident_services.timeline(incident.pk), many=True).data,
         "checklists": incident_checklists(incident.pk),
+        "evidence": incident_evidence(incident.pk),
         "runbooks": [
             *({"id": pk, "title": titles[pk], "suggested": True} for pk in suggested if pk in titles),
             *({"id": pk, "title": title, "suggested": False} for pk, title in others),

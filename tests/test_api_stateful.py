@@ -15,6 +15,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import ensure_resource_availability, use_after_free
 
+from metrics.models import Series
+from metrics.points import tags_key
 from tests.api_schema import CONFORMANCE_CHECKS
 from tests.factories import make_user
 
@@ -47,6 +49,9 @@ ID_TAKING |= {
     "POST /api/v1/silences/{id}/expire/",
     "GET /api/v1/incidents/{id}/checklists/",
     "POST /api/v1/incidents/{id}/checklists/",
+    "GET /api/v1/incidents/{id}/evidence/",
+    "POST /api/v1/incidents/{id}/evidence/",
+    "GET /api/v1/incidents/{id}/report.md",
     "POST /api/v1/incidents/{id}/checklists/{checklist}/steps/{number}/tick/",
     "GET /api/v1/runbooks/{id}/",
     "PATCH /api/v1/runbooks/{id}/",
@@ -90,9 +95,9 @@ CHECKS = [
 
 # The chains run over the alerting core's objects: spread over every endpoint,
 # the same scenarios would reach too few of these to show links are followed.
-# The rest (runbooks, on-call, checklists, silence previews and early ends)
-# are each called on a live object below (LIVE_CALLS).
-CORE = r"^/api/v1/(alerts|incidents|rules|silences|channels)/(?!.*(checklists|preview|expire))"
+# The rest (runbooks, on-call, checklists, evidence, reports, silence previews
+# and early ends) are each called on a live object below (LIVE_CALLS).
+CORE = r"^/api/v1/(alerts|incidents|rules|silences|channels)/(?!.*(checklists|evidence|report|preview|expire))"
 
 
 def test_the_schema_links_every_id_taking_operation_to_a_producer(api_schema):
@@ -183,6 +188,9 @@ LIVE_CALLS = {
     "GET /api/v1/incidents/{id}/checklists/": ("incident", None),
     "POST /api/v1/incidents/{id}/checklists/": ("incident", {"runbook": "{runbook}"}),
     "POST /api/v1/incidents/{id}/checklists/{checklist}/steps/{number}/tick/": ("checklist", {}),
+    "GET /api/v1/incidents/{id}/evidence/": ("incident", None),
+    "POST /api/v1/incidents/{id}/evidence/": ("incident_with_series", {"minutes": 15}),
+    "GET /api/v1/incidents/{id}/report.md": ("incident", None),
     "GET /api/v1/runbooks/{id}/": ("runbook", None),
     "PATCH /api/v1/runbooks/{id}/": ("runbook", {"category": "storage"}),
     "DELETE /api/v1/runbooks/{id}/": ("runbook", None),
@@ -209,9 +217,13 @@ LIVE_CALLS = {
     "GET /api/v1/oncall/feeds/{id}/": ("feed", None),
     "DELETE /api/v1/oncall/feeds/{id}/": ("feed", None),
 }
+EVIDENCE_SERIES = {"host": "evidence-1"}
 CREATE = {
     "alert": ("/api/v1/alerts/", {"source": "web-1", "title": "disk full"}),
     "incident": ("/api/v1/incidents/", {"title": "site down"}),
+    # Its alert is about a series (EVIDENCE_SERIES), so it has evidence to capture.
+    "incident_with_series": ("/api/v1/incidents/", {"title": "disk filling", "alerts": ["{alert_with_series}"]}),
+    "alert_with_series": ("/api/v1/alerts/", {"source": "db-1", "title": "disk", "labels": {"host": "evidence-1"}}),
     "rule": (
         "/api/v1/rules/",
         {
@@ -292,6 +304,7 @@ def test_every_id_taking_operation_on_a_live_object_succeeds_within_the_schema(a
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    Series.objects.get_or_create(name="disk_used_percent", tags=EVIDENCE_SERIES, tags_key=tags_key(EVIDENCE_SERIES))
     if body and body.get("alerts") == ["alert"]:
         body = {"alerts": [create("alert")]}
     method, path = label.split(" ", 1)

@@ -17,6 +17,8 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from alerts.models import Alert, AlertRule, Incident, Silence
+from metrics.models import Series
+from metrics.points import tags_key
 from runbooks.checklists import run_runbook
 from runbooks.models import Runbook
 from tests.factories import make_token
@@ -63,6 +65,11 @@ def objects(db):
     now = timezone.now()
     alert = Alert.objects.create(title="disk full", fingerprint="disk-full", source="test")
     incident = Incident.objects.create(title="storage outage")
+    # Its evidence is of db-1's disk.
+    Series.objects.create(name="disk_used_percent", tags={"host": "db-1"}, tags_key=tags_key({"host": "db-1"}))
+    Alert.objects.create(
+        title="db-1 disk", fingerprint="db-1-disk", source="test", labels={"host": "db-1"}, incident=incident
+    )
     rule = AlertRule.objects.create(name="cpu", metric="cpu_percent", threshold=90, title="cpu high")
     silence = Silence.objects.create(
         matchers={"host": "db-1"}, ends_at=now + timedelta(hours=1), comment="maintenance", created_by="test"

@@ -13,6 +13,8 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from alerts.models import Alert, AlertRule, Incident, NotificationChannel, Silence
+from metrics.models import Series
+from metrics.points import tags_key
 from oncall.models import NotificationRule, Override
 from opsconsole.strict import UNKNOWN_FIELD
 from runbooks.checklists import run_runbook
@@ -32,6 +34,7 @@ VALID_BODIES = {
     ("PATCH", "/api/v1/incidents/{id}/"): {"title": "renamed"},
     ("POST", "/api/v1/incidents/{id}/alerts/"): {"alerts": ["{alerts}"]},
     ("POST", "/api/v1/incidents/{id}/notes/"): {"text": "a note"},
+    ("POST", "/api/v1/incidents/{id}/evidence/"): {"minutes": 15},
     ("POST", "/api/v1/rules/"): {"name": "mem", "metric": "mem_percent", "threshold": 90, "title": "mem high"},
     ("PATCH", "/api/v1/rules/{id}/"): {"threshold": 95},
     ("POST", "/api/v1/channels/"): {"name": "hook", "kind": "webhook", "url": "https://hooks.example.com/ops"},
@@ -113,6 +116,11 @@ def objects(db):
     alert = Alert.objects.create(title="disk full", fingerprint="disk-full", source="test")
     spare = Alert.objects.create(title="disk slow", fingerprint="disk-slow", source="test")
     incident = Incident.objects.create(title="storage outage")
+    # Its evidence is of db-1's disk.
+    Series.objects.create(name="disk_used_percent", tags={"host": "db-1"}, tags_key=tags_key({"host": "db-1"}))
+    Alert.objects.create(
+        title="db-1 disk", fingerprint="db-1-disk", source="test", labels={"host": "db-1"}, incident=incident
+    )
     rule = AlertRule.objects.create(name="cpu", metric="cpu_percent", threshold=90, title="cpu high")
     silence = Silence.objects.create(
         matchers={"host": "db-1"}, ends_at=timezone.now() + timedelta(hours=1), comment="maintenance", created_by="t"

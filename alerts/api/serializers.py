@@ -1,12 +1,15 @@
 """The JSON shapes of alerts, incidents, rules and silences (contract, section 2)."""
 
 import math
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alerts.evidence import MAX_WINDOW
+from alerts.evidence import window_problems as evidence_window_problems
 from alerts.models import (
     FINGERPRINT_PATTERN,
     MAX_LABEL_KEY,
@@ -367,3 +370,54 @@ class StatsSerializer(serializers.Serializer):
     series = serializers.IntegerField(allow_null=True, help_text="Metric series stored.")
     points_ingested = serializers.IntegerField(allow_null=True, help_text="Metric points accepted since install.")
     connected_sockets = serializers.IntegerField(help_text="WebSockets open on every web process.")
+
+
+class EvidenceCaptureSerializer(StrictSerializer):
+    """The window to capture: the last ``minutes``, or ``start`` to ``end``."""
+
+    minutes = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_WINDOW.days * 24 * 60, help_text="The last this many minutes."
+    )
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        if "minutes" in attrs:
+            if "start" in attrs or "end" in attrs:
+                raise serializers.ValidationError({"minutes": ["Give minutes, or start and end, not both."]})
+            end = timezone.now()
+            return {"start": end - timedelta(minutes=attrs["minutes"]), "end": end}
+        problems = evidence_window_problems(attrs.get("start"), attrs.get("end"))
+        if problems:
+            raise serializers.ValidationError({field: [problem] for field, problem in problems.items()})
+        return {"start": attrs["start"], "end": attrs["end"]}
+
+
+class SeriesStatsSerializer(serializers.Serializer):
+    min = serializers.FloatField(allow_null=True)
+    avg = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    last = serializers.FloatField(allow_null=True)
+
+
+class FrozenSeriesSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField())
+    unit = serializers.CharField(allow_blank=True)
+    step = serializers.IntegerField(help_text="Seconds each point averages.")
+    stats = SeriesStatsSerializer(help_text="Of every point in the window, not of the averages.")
+    points = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        help_text="[epoch seconds, value], oldest first.",
+    )
+
+
+class EvidenceSerializer(serializers.Serializer):
+    # Describes the shape to the schema; alerts.evidence.evidence_data renders it.
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField()
+    captured_by = serializers.CharField()
+    captured_at = serializers.DateTimeField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    series = FrozenSeriesSerializer(many=True)

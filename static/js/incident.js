@@ -1,17 +1,51 @@
 // One incident: status buttons, notes, and a timeline that grows live.
 import { openStream, pageState } from "./console.js";
+import { drawEvidence, evidenceCharts, undrawn } from "./evidence.js";
 import { addTimelineEntries } from "./timeline.js";
 import { api, el, flash, gettext, keepTimesFresh, timeAgo, word } from "./ui.js";
 
 const state = pageState("incident-state");
 const incidentId = state.incident.id;
 const seen = new Set();
+const timeline = document.getElementById("timeline");
+let incident = state.incident;
 
 function addEntries(items) {
-  addTimelineEntries(document.getElementById("timeline"), seen, items);
+  addTimelineEntries(timeline, seen, items);
+  drawEvidence(timeline, state.evidence);
 }
 
-function showIncident(incident) {
+// A capture another page made shows in the timeline first; its data is fetched then.
+async function fetchUndrawnEvidence() {
+  if (!undrawn(timeline).length) return;
+  state.evidence = await api("GET", `/api/v1/incidents/${incidentId}/evidence/`);
+  drawEvidence(timeline, state.evidence);
+}
+
+// The chosen window: the last N minutes, or the incident's span (opened until resolved, or now).
+function evidenceWindow(choice) {
+  if (choice !== "span") return { minutes: Number(choice) };
+  const end = incident.resolved_at ? new Date(incident.resolved_at) : new Date();
+  return { start: incident.opened_at, end: end.toISOString() };
+}
+
+document.getElementById("evidence-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const button = document.getElementById("capture-evidence");
+  button.disabled = true;
+  try {
+    const captured = await api("POST", `/api/v1/incidents/${incidentId}/evidence/`, evidenceWindow(document.getElementById("evidence-window").value));
+    state.evidence = [...state.evidence.filter((item) => item.id !== captured.id), captured];
+    addEntries(await api("GET", `/api/v1/incidents/${incidentId}/timeline/`));
+  } catch (error) {
+    flash(error.message);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+function showIncident(next) {
+  incident = next;
   document.getElementById("incident-title").textContent = incident.title;
   document.getElementById("incident-severity").value = incident.severity;
   const commander = document.getElementById("incident-commander");
@@ -93,6 +127,7 @@ document.getElementById("run-runbook").addEventListener("submit", async (event) 
 
 async function refresh() {
   addEntries(await api("GET", `/api/v1/incidents/${incidentId}/timeline/`));
+  await fetchUndrawnEvidence();
   showChecklists(await api("GET", `/api/v1/incidents/${incidentId}/checklists/`));
   const page = await api("GET", `/api/v1/alerts/?incident=${incidentId}&page_size=200`);
   showAlerts(page.results);
@@ -149,3 +184,4 @@ stream.on("alert", (message) => {
 stream.on("alert_deleted", (message) => {
   document.getElementById(`incident-alert-${Number(message.data.id)}`)?.remove();
 });
+window.opsconsoleIncident = { evidenceCharts, stream };

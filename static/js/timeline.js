@@ -10,6 +10,7 @@ const KINDS = {
   "incident.alert_attached": gettext("alert attached"),
   "incident.checklist_started": gettext("checklist started"),
   "incident.step_ticked": gettext("step ticked"),
+  "incident.evidence_captured": gettext("evidence captured"),
   "escalation.step": gettext("escalation step"),
   "escalation.page": gettext("paged"),
   "escalation.stopped": gettext("escalation stopped"),
@@ -41,7 +42,14 @@ export function timelineEntry(item) {
     el("span", { class: "kind", dataset: { kind: item.kind } }, KINDS[item.kind] || item.kind), " · ", el("span", { class: "muted" }, item.actor), " · ",
     el("time", { datetime: item.at, "data-relative": true, title: item.at }, timeAgo(item.at)),
     changeLines(item).map((line) => el("div", { class: "entry-change" }, line)),
-    item.text ? el("div", { class: "entry-text" }, item.text) : null);
+    item.kind === "incident.evidence_captured" ? evidencePlace(item) : item.text ? el("div", { class: "entry-text" }, item.text) : null);
+}
+
+// Where a capture's chart is drawn (evidence.js draws it once the capture's data is at hand).
+function evidencePlace(item) {
+  const id = Number((item.data || {}).evidence);
+  return el("div", { class: "evidence", id: `evidence-${id}`, dataset: { evidence: id } },
+    el("div", { class: "muted small" }, item.text));
 }
 
 /** Adds the entries `list` does not show yet, newest on top; `seen` holds the ids shown. */
