@@ -84,7 +84,7 @@ async def _client_main(connection):
 
     loop = asyncio.get_running_loop()
     seen: list[set] = []
-    latencies: list[float] = []
+    latencies: list[tuple[int, float]] = []  # (event n, seconds from publish to receipt)
     frames = [0]
 
     async def read(socket, got):
@@ -313,7 +313,7 @@ def main():
             text=True,
         )
         stack.callback(bare.kill)
-        assert bare.stdout.readline().strip() == "ready"
+        assert bare.stdout is not None and bare.stdout.readline().strip() == "ready"
         servers = {
             "console": (console.processes[0][0].pid, lambda rate, seconds: publish_console(console, rate, seconds)),
             "bare": (bare.pid, lambda rate, seconds: publish_bare(bare, rate, seconds)),
@@ -328,7 +328,7 @@ def main():
                 print(f"{name}: {group.connected} of {sockets} sockets in {group.seconds:.1f} s {group.failures}")
             time.sleep(2)
             for rate in args.rates:
-                rows = {"console": [], "bare": []}
+                rows: dict[str, list[dict[str, float]]] = {"console": [], "bare": []}
                 for _ in range(args.rounds):
                     for name in ("bare", "console"):
                         pid, publish = servers[name]
