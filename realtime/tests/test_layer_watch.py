@@ -10,6 +10,7 @@ import asyncio
 import time
 
 import pytest
+import redis
 
 from realtime import layer_watch
 from realtime.tests.sockets import ask, connect
@@ -64,3 +65,32 @@ async def test_a_stopped_redis_is_still_said_within_a_few_seconds(settings):
             await asyncio.sleep(0.1)
         assert watcher.told_at is not None, "a stopped Redis was not said"
         assert watcher.told_at - stopped_at < 2 * layer_watch.WATCH_INTERVAL_SECONDS + 1
+
+
+async def wait_told(watcher: Watcher, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while watcher.told_at is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+
+
+async def test_one_timeout_is_not_an_outage_but_timeouts_in_a_row_are(settings):
+    with private_redis() as server:
+        settings.REDIS_URL = server.url
+        admin = redis.Redis.from_url(server.url)
+        watcher = Watcher()
+        layer_watch.watch(watcher)
+        await asyncio.sleep(2 * layer_watch.WATCH_INTERVAL_SECONDS)
+        # Writes stall a little longer than the timeout: one probe (almost surely) times out, the next is answered.
+        brief_ms = int((layer_watch.PING_TIMEOUT_SECONDS + 0.9) * 1000)
+        admin.execute_command("CLIENT", "PAUSE", str(brief_ms), "WRITE")
+        await wait_told(watcher, brief_ms / 1000 + 3 * layer_watch.WATCH_INTERVAL_SECONDS)
+        assert watcher.told_at is None, "a single timeout was taken for an outage"
+        paused_at = time.monotonic()
+        admin.execute_command("CLIENT", "PAUSE", "12000", "WRITE")
+        try:
+            await wait_told(watcher, 11)
+        finally:
+            admin.execute_command("CLIENT", "UNPAUSE")
+        assert watcher.told_at is not None, "writes stalled for 11 s were not said"
+        each = layer_watch.PING_TIMEOUT_SECONDS + layer_watch.WATCH_INTERVAL_SECONDS
+        assert watcher.told_at - paused_at < layer_watch.TIMEOUTS_BEFORE_OUTAGE * each + 1
