@@ -26,6 +26,12 @@ DEFAULT_INTERVAL_MS = 100
 # clients accept by default (protocol.MAX_SERVER_FRAME_BYTES), and one huge
 # frame would stall a reader.
 MAX_BATCH_BYTES = 256 * 1024
+# A frame may follow the one before it this share of the interval early.
+# Events published at just the client's rate arrive a few ms early or late;
+# held to the full interval, each early one waits, goes out late, makes the
+# next one earlier still, and the socket locks onto sending at the
+# interval's end: every event then waits half an interval on average.
+INTERVAL_SLACK = 0.1
 
 
 class SendFrame(Protocol):
@@ -110,9 +116,11 @@ _ticker = _Ticker()
 class Outbox:
     """The pushed events on their way to one socket, in order, in a bounded queue.
 
-    Events leave at most once per ``interval``: the first after a quiet
-    interval at once, later ones together as one ``batch`` at the interval's
-    end (several batches, in order, when they exceed ``MAX_BATCH_BYTES``). While the peer's send buffer is
+    Events leave at most once per ``interval`` (less ``INTERVAL_SLACK``): one
+    that finds nothing sent for that long goes at once, alone; those that
+    come sooner, or while a frame is being written, wait together and leave
+    as one ``batch`` when the interval since the last frame is up (several
+    batches, in order, when they exceed ``MAX_BATCH_BYTES``). While the peer's send buffer is
     full (``flow.paused``, see
     :mod:`realtime.transport`) or a ``resume`` is replaying, they wait here;
     when more than ``max_pending()`` wait, :meth:`offer` gives up on the socket
@@ -204,7 +212,7 @@ class Outbox:
         """The sending to await if the queue may go now; otherwise a wake-up is set for when it may."""
         if self._timer is not None or self._blocked() or not self._pending:
             return None
-        wait = self._last_sent + self.interval - time.monotonic()
+        wait = self._last_sent + self.interval * (1 - INTERVAL_SLACK) - time.monotonic()
         if wait <= 0:
             return self._send_pending()
         self._timer = _ticker.wake_after(self, wait)

@@ -10,6 +10,14 @@ every socket of the process is sent ``SERVICE_UNAVAILABLE`` and closed with
 4503. Clients reconnect with backoff and ``resume``; once Redis takes writes
 again, the relay catches up from the database and resumes are answered from it.
 
+The write is made from a thread of its own with a plain (blocking) client,
+not on the event loop: a loop running seconds behind under thousands of
+sockets would otherwise see its own lag as Redis's silence and close every
+socket of a healthy process. In that thread a timeout means Redis did not
+answer for ``PING_TIMEOUT_SECONDS`` of wall time; even so it takes
+``TIMEOUTS_BEFORE_OUTAGE`` of them in a row, while an error Redis or the
+network returns (refused, reset, out of memory) is an outage at once.
+
 It also reads the streams' degraded mark (``realtime.relay``), which any
 process's relay sets in the database when Redis refused one of its events:
 the sockets of a degraded topic are closed the same way, and handshakes on it
@@ -31,9 +39,10 @@ so nothing is watched there.
 import asyncio
 import logging
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-import redis.asyncio
+import redis
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -47,6 +56,7 @@ logger = logging.getLogger(__name__)
 
 WATCH_INTERVAL_SECONDS = 1.0
 PING_TIMEOUT_SECONDS = 2.0
+TIMEOUTS_BEFORE_OUTAGE = 2  # a timeout alone may be the host's hiccup; an error is Redis's answer
 RESET_TIMEOUT_SECONDS = 5.0  # a layer waiting on a partitioned Redis must not hold the watch
 RECONNECT_AFTER_MS = 2000  # what sockets are told to wait before reconnecting
 STREAM_DEGRADED = (
@@ -64,6 +74,8 @@ class LayerWatcher(Protocol):
 
 _sockets: "weakref.WeakSet[LayerWatcher]" = weakref.WeakSet()
 _watcher: asyncio.Task[None] | None = None
+_probe_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="layer-watch")
+_probe_clients: dict[str, redis.Redis] = {}  # by URL, used only in _probe_thread
 
 
 def watch(consumer: LayerWatcher) -> None:
@@ -95,40 +107,53 @@ def _stream_health() -> tuple[dict[str, str], bool]:
         connection.close()
 
 
+def _write_probe(url: str, key: str) -> None:
+    """Write the watch's expiring key; runs in ``_probe_thread``, where the loop's lag cannot delay it."""
+    client = _probe_clients.get(url)
+    if client is None:
+        client = _probe_clients[url] = redis.Redis.from_url(
+            url, socket_timeout=PING_TIMEOUT_SECONDS, socket_connect_timeout=PING_TIMEOUT_SECONDS
+        )
+    client.set(key, "1", px=int(WATCH_INTERVAL_SECONDS * 5000))
+
+
 async def _watch_forever() -> None:
-    client = redis.asyncio.Redis.from_url(
-        str(settings.REDIS_URL), socket_timeout=PING_TIMEOUT_SECONDS, socket_connect_timeout=PING_TIMEOUT_SECONDS
-    )
+    loop = asyncio.get_running_loop()
+    url = str(settings.REDIS_URL)
     probe_key = f"{settings.OPSCONSOLE_REDIS_PREFIX}:layer-watch"
-    try:
-        while _sockets:
-            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
-            try:
-                await client.set(probe_key, "1", px=int(WATCH_INTERVAL_SECONDS * 5000))
-            except BUFFER_ERRORS as error:
-                lost = list(_sockets)
-                logger.warning("Redis refuses writes (%s); closing %d sockets so they reconnect", error, len(lost))
-                _sockets.clear()
-                fanout.forget_all()  # a socket that connects from now on subscribes afresh, or is refused
-                await _tell(lost)
-                await _reset_layer()
+    timeouts = 0
+    while _sockets:
+        await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+        try:
+            await loop.run_in_executor(_probe_thread, _write_probe, url, probe_key)
+            timeouts = 0
+        except BUFFER_ERRORS as error:
+            timeouts = timeouts + 1 if isinstance(error, redis.TimeoutError) else TIMEOUTS_BEFORE_OUTAGE
+            if timeouts < TIMEOUTS_BEFORE_OUTAGE:
+                logger.info("Redis did not answer the layer watch in time (%s); asking again", error)
                 continue
-            try:
-                degraded, waiting = await sync_to_async(_stream_health, thread_sensitive=False)()
-                if degraded or waiting:
-                    catch_up_soon()  # in a thread: events a dead process left, or Redis taking writes again
-            except DatabaseError as error:  # the database's own outage is told by the handlers that need it
-                logger.info("Could not read the streams' health: %s", error)
-                continue
-            if degraded:
-                lost = [consumer for consumer in list(_sockets) if consumer.topic in degraded]
-                for consumer in lost:
-                    _sockets.discard(consumer)
-                if lost:
-                    logger.warning("Streams degraded (%s); closing %d sockets", degraded, len(lost))
-                    await _tell(lost, STREAM_DEGRADED)
-    finally:
-        await client.aclose()
+            timeouts = 0
+            lost = list(_sockets)
+            logger.warning("Redis refuses writes (%s); closing %d sockets so they reconnect", error, len(lost))
+            _sockets.clear()
+            fanout.forget_all()  # a socket that connects from now on subscribes afresh, or is refused
+            await _tell(lost)
+            await _reset_layer()
+            continue
+        try:
+            degraded, waiting = await sync_to_async(_stream_health, thread_sensitive=False)()
+            if degraded or waiting:
+                catch_up_soon()  # in a thread: events a dead process left, or Redis taking writes again
+        except DatabaseError as error:  # the database's own outage is told by the handlers that need it
+            logger.info("Could not read the streams' health: %s", error)
+            continue
+        if degraded:
+            lost = [consumer for consumer in list(_sockets) if consumer.topic in degraded]
+            for consumer in lost:
+                _sockets.discard(consumer)
+            if lost:
+                logger.warning("Streams degraded (%s); closing %d sockets", degraded, len(lost))
+                await _tell(lost, STREAM_DEGRADED)
 
 
 async def _tell(lost: list[LayerWatcher], *message: str) -> None:
