@@ -26,11 +26,13 @@ DEFAULT_INTERVAL_MS = 100
 # clients accept by default (protocol.MAX_SERVER_FRAME_BYTES), and one huge
 # frame would stall a reader.
 MAX_BATCH_BYTES = 256 * 1024
-# A frame may follow the one before it this share of the interval early.
-# Events published at just the client's rate arrive a few ms early or late;
-# held to the full interval, each early one waits, goes out late, makes the
-# next one earlier still, and the socket locks onto sending at the
-# interval's end: every event then waits half an interval on average.
+# A frame may leave this share of the interval early. Events published at
+# just the client's rate arrive a few ms early or late; held to the full
+# interval, each early one waits, goes out late, makes the next one earlier
+# still, and the socket locks onto sending at the interval's end: every
+# event then waits half an interval on average. The slack is a tolerance on
+# a schedule (the generic cell rate algorithm), not a shorter interval:
+# under steady pressure frames still leave once per interval.
 INTERVAL_SLACK = 0.1
 
 
@@ -116,7 +118,8 @@ _ticker = _Ticker()
 class Outbox:
     """The pushed events on their way to one socket, in order, in a bounded queue.
 
-    Events leave at most once per ``interval`` (less ``INTERVAL_SLACK``): one
+    Events leave at most once per ``interval`` on average, a frame at most
+    ``INTERVAL_SLACK`` of it early (a jitter tolerance): one
     that finds nothing sent for that long goes at once, alone; those that
     come sooner, or while a frame is being written, wait together and leave
     as one ``batch`` when the interval since the last frame is up (several
@@ -140,7 +143,7 @@ class Outbox:
         self._flow = flow
         self._limit = max_pending()
         self._pending: list[Envelope] = []
-        self._last_sent = 0.0
+        self._next_due = 0.0  # when the next frame is due on the once-per-interval schedule
         self._timer: Tick | None = None
         self._held = False
         self._covered_through: int | None = None  # seq a replay sent up to; later copies are dropped
@@ -212,7 +215,7 @@ class Outbox:
         """The sending to await if the queue may go now; otherwise a wake-up is set for when it may."""
         if self._timer is not None or self._blocked() or not self._pending:
             return None
-        wait = self._last_sent + self.interval * (1 - INTERVAL_SLACK) - time.monotonic()
+        wait = self._next_due - self.interval * INTERVAL_SLACK - time.monotonic()
         if wait <= 0:
             return self._send_pending()
         self._timer = _ticker.wake_after(self, wait)
@@ -243,7 +246,7 @@ class Outbox:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        self._last_sent = time.monotonic()
+        self._next_due = max(self._next_due, time.monotonic()) + self.interval
         handed_over = time.time()
         frames = [event_frame(event) for event in pending]
         for run in in_batches(frames, MAX_BATCH_BYTES):

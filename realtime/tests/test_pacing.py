@@ -65,6 +65,18 @@ async def test_a_burst_is_merged_in_order_and_frames_are_no_closer_than_the_inte
     assert min(gaps) >= MIN_GAP
 
 
+async def test_under_steady_pressure_frames_leave_once_per_interval_not_faster():
+    # The slack lets one frame leave early, never a faster rate: 2 s of 140
+    # events a second leave in at most one frame per interval, plus the first.
+    recorder = Recorder()
+    outbox = Outbox(recorder.send, interval_ms=INTERVAL_MS)
+    await offer_at(outbox, [n * 0.007 for n in range(286)])
+    received = [n for _, numbers in recorder.frames for n in numbers]
+    assert received == list(range(286))
+    span = recorder.frames[-1][0] - recorder.frames[0][0]
+    assert len(recorder.frames) - 1 <= span / (INTERVAL_MS / 1000) + 0.5
+
+
 async def test_events_at_the_clients_rate_with_jitter_are_not_held_to_the_intervals_end():
     # Published at exactly one per interval, each a few ms early or late: the
     # outbox must not lock onto sending at the end of each interval.
