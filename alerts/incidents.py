@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, EventKind, Incident, IncidentStatus
 from alerts.payloads import incident_payloads
-from alerts.services import IllegalTransition
+from alerts.services import IllegalTransition, publish_alert
 from realtime.publish import record_event
 from realtime.topics import ALERTS
 
@@ -80,6 +80,7 @@ def _attach(incident: Incident, alert_ids: Iterable[int], actor: str) -> None:
         _record(
             EventKind.INCIDENT_ALERT_ATTACHED, incident, actor, text=alert.title, data={"alert": alert.pk}, alert=alert
         )
+        publish_alert(alert, EventKind.INCIDENT_ALERT_ATTACHED)  # its incident and version changed: pages must hear
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from realtime.envelope import Envelope, envelope
 from realtime.models import StreamEvent
 from realtime.relay import relay, relay_after_commit
 from realtime.replay import event_envelope, stream_position
-from realtime.topics import EVENT_TYPES, group_name, is_durable
+from realtime.topics import DURABLE_TYPES, EVENT_TYPES, POSITION, group_name, is_durable
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,26 @@ def publish(topic: str, type_: str, data: Any, *, at_seq: int | None = None) -> 
     except DatabaseError as error:  # a host snapshot still goes out while the database is away
         logger.warning("No stream position for %s: %s", topic, error)
         position = None
-    event = envelope(type_, data, meta={"at_seq": position or 0})
+    return _send_snapshot(topic, envelope(type_, data, meta={"at_seq": position or 0}))
+
+
+def broadcast_positions() -> dict[str, int]:
+    """The periodic ``position`` of every durable endpoint, to every socket on it; returns what was sent.
+
+    One read per topic, whatever the number of sockets: each socket, whatever
+    it subscribed to, learns the latest seq at least every
+    ``OPSCONSOLE_SUMMARY_INTERVAL`` seconds, so a lost event is noticed.
+    """
+    sent = {}
+    for topic in DURABLE_TYPES:
+        seq = stream_position(topic)
+        if _send_snapshot(topic, envelope(POSITION, {"seq": seq}, meta={"at_seq": seq})) is not None:
+            sent[topic] = seq
+    return sent
+
+
+def _send_snapshot(topic: str, event: Envelope) -> Envelope | None:
+    type_ = event["type"]
     try:
         group_send(group_name(topic), {"type": "stream.event", "event": event})
     except Exception as error:  # noqa: BLE001 - a snapshot is best-effort by design

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from realtime.envelope import Envelope
+from realtime.topics import POSITION
 
 
 def _refinement(event: Envelope) -> str | None:
@@ -69,8 +70,8 @@ class Subscription:
 
     def select(self, event: Envelope) -> Envelope | None:
         """The event as this socket should see it, or None when it is not wanted."""
-        if self.events is None and not self.filters:
-            return event  # the default, and the common case on the broadcast path
+        if (self.events is None and not self.filters) or event["type"] == POSITION:
+            return event  # the default, the common case on the broadcast path; a position reaches every socket
         if not self._type_wanted(event):
             return None
         if event["type"] == "metrics":

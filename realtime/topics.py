@@ -23,6 +23,9 @@ DURABLE_TYPES = {
     STATUS: ("status", "system", "config"),
 }
 TOPICS = tuple(EVENT_TYPES)
+# Sent on every durable endpoint to every socket, whatever it subscribed to:
+# the latest seq, so a socket that hears few events still notices a lost one.
+POSITION = "position"
 
 
 def is_durable(topic: str, type_: str) -> bool:

@@ -170,3 +170,17 @@ def test_a_failed_attach_publishes_nothing(staff_client, django_capture_on_commi
     with django_capture_on_commit_callbacks() as callbacks:
         post(staff_client, f"/api/v1/incidents/{incident.pk}/alerts/", {"alerts": [987654]})
     assert callbacks == []
+
+
+def test_attaching_an_alert_pushes_it_with_its_incident_and_new_version(
+    staff_client, django_capture_on_commit_callbacks
+):
+    incident, alert = make_incident(), make_alert()
+    before = stream_mark()
+    with django_capture_on_commit_callbacks(execute=True):
+        post(staff_client, f"/api/v1/incidents/{incident.pk}/alerts/", {"alerts": [alert.pk]})
+    shown = staff_client.get(f"/api/v1/alerts/{alert.pk}/").json()
+    pushed = [event["data"] for event in sent_since(before) if event["type"] == "alert"]
+    assert [(data["id"], data["incident"], data["version"]) for data in pushed] == [
+        (alert.pk, incident.pk, shown["version"])
+    ]

@@ -125,7 +125,13 @@ document.getElementById("run-runbook").addEventListener("submit", async (event) 
   }
 });
 
-async function refresh() {
+// A REST answer is shown only if no newer version was pushed meanwhile.
+function showIfCurrent(incident) {
+  if (stream.isCurrent("incident", incident)) showIncident(incident);
+}
+
+async function refresh({ incident = false } = {}) {
+  if (incident) showIfCurrent(await api("GET", `/api/v1/incidents/${incidentId}/`));
   addEntries(await api("GET", `/api/v1/incidents/${incidentId}/timeline/`));
   await fetchUndrawnEvidence();
   showChecklists(await api("GET", `/api/v1/incidents/${incidentId}/checklists/`));
@@ -137,7 +143,7 @@ document.getElementById("status-buttons").addEventListener("click", async (event
   const button = event.target.closest("button[data-status]");
   if (!button) return;
   try {
-    showIncident(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { status: button.dataset.status }));
+    showIfCurrent(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { status: button.dataset.status }));
     await refresh();
   } catch (error) {
     flash(error.message);
@@ -148,7 +154,7 @@ document.getElementById("status-buttons").addEventListener("click", async (event
 document.getElementById("incident-fields").addEventListener("change", async (event) => {
   const field = event.target;
   try {
-    showIncident(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { [field.name]: field.value || null }));
+    showIfCurrent(await api("PATCH", `/api/v1/incidents/${incidentId}/`, { [field.name]: field.value || null }));
     await refresh();
   } catch (error) {
     flash(error.message);
@@ -172,7 +178,9 @@ addEntries(state.timeline);
 showChecklists(state.checklists);
 showRunbookChoice(state.runbooks);
 keepTimesFresh();
-const stream = openStream("/ws/alerts", { since: state.seq, onResync: refresh });
+// After a resync the pushed versions are forgotten: the reload includes the incident itself.
+const stream = openStream("/ws/alerts", { since: state.seq, onResync: () => refresh({ incident: true }) });
+stream.noteVersions("incident", [state.incident]);
 stream.on("incident", (message) => {
   if (message.data.id !== incidentId) return;
   showIncident(message.data);

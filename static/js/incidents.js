@@ -50,6 +50,7 @@ fillFromUrl(filters);
 render();
 keepTimesFresh();
 const stream = openStream("/ws/alerts", { since: state.seq, onResync: () => location.reload() });
+stream.noteVersions("incident", state.incidents); // a replayed older copy cannot replace what the page shows
 stream.subscribe(["incident", "alert_deleted"]);
 stream.on("incident", (message) => {
   incidents.set(message.data.id, message.data);

@@ -233,10 +233,20 @@ export class RealtimeClient {
 
   /** Tells the client the versions a page loaded over REST, so an older pushed copy cannot replace them. */
   noteVersions(type, objects) {
-    for (const object of objects) {
-      const key = `${type}:${object.id}`;
-      if (typeof object.version === "number" && (this.versions.get(key) ?? -1) < object.version) this.versions.set(key, object.version);
-    }
+    for (const object of objects) this.isCurrent(type, object);
+  }
+
+  /**
+   * Whether an object loaded over REST may be shown: false when a newer
+   * version was pushed or loaded meanwhile (a reload and a push can cross).
+   * A current one is noted, so an older push cannot replace it either.
+   */
+  isCurrent(type, object) {
+    if (typeof (object && object.version) !== "number") return true;
+    const key = `${type}:${object.id}`;
+    if ((this.versions.get(key) ?? -1) > object.version) return false;
+    this.versions.set(key, object.version);
+    return true;
   }
 
   connected(message) {

@@ -16,7 +16,7 @@ from typing import Any
 
 import websockets
 
-from tests.live import _output
+from tests.live import _output, _spawn
 
 
 @dataclass
@@ -220,3 +220,16 @@ def log_tails(console, chars=1500):
     return "\n".join(
         f"--- {name} pid {process.pid}:\n{_output(process)[-chars:]}" for name, process in _named_processes(console)
     )
+
+
+async def restart_web(console, index, env):
+    """Start web process ``index`` again with ``env`` and wait until it answers /livez."""
+    _, command = console.processes[index]
+    process = _spawn(command, env)
+    console.processes[index] = (process, command)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if (await acall(console, "GET", "/livez", url=console.urls[index], timeout=2)).status == 200:
+            return process
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"web process {index} did not start: {log_tails(console)}")

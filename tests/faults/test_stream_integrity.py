@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import redis
 
-from tests.faults.probes import acall, call, exited, log_tails, reconnect
-from tests.live import QUIET_JOBS, _spawn, run_coroutine, running_console
+from tests.faults.probes import acall, call, exited, log_tails, reconnect, restart_web
+from tests.live import QUIET_JOBS, run_coroutine, running_console
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]  # two web processes, a worker and beat to start
 
@@ -201,28 +201,16 @@ async def redis_paused(console, mirrors, admin):
     return phase
 
 
-async def serving(console, index, env):
-    """Start web process ``index`` again with ``env`` and wait until it answers /livez."""
-    _, command = console.processes[index]
-    process = _spawn(command, env)
-    console.processes[index] = (process, command)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if (await acall(console, "GET", "/livez", url=console.urls[index], timeout=2)).status == 200:
-            return process
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"web process {index} did not start: {log_tails(console)}")
-
-
 async def killed_after_commit(console, mirrors):
     phase = Phase("web process exits after its commit")
     console.stop_web(1)
-    process = await serving(console, 1, {**console.env, EXIT_HOOK: "alerts"})  # not at its own start-up's status event
+    # The hook names a topic: not /ws/status, whose start-up event this process records first.
+    process = await restart_web(console, 1, {**console.env, EXIT_HOOK: "alerts"})
     body = {"source": "chaos-kill", "title": "dies"}
     answer = await acall(console, "POST", "/api/v1/alerts/", body, url=console.urls[1], timeout=20)
     phase.statuses.append(answer.status)  # None: the process exited before it could answer
     await asyncio.to_thread(process.wait, 10)
-    await serving(console, 1, console.env)  # back without the hook
+    await restart_web(console, 1, console.env)  # back without the hook
     found = await acall(console, "GET", "/api/v1/alerts/?source=chaos-kill")
     phase.committed = found.body["count"] if found.status == 200 else -1
     await settle_and_compare(console, mirrors, phase)

@@ -308,3 +308,41 @@ test("a socket subscribed to some events skips seqs without resuming", () => {
   assert.deepEqual(latest().sent, []);
   assert.equal(client.lastSeq, 5);
 });
+
+test("a position past the last seq asks to resume, also on a socket subscribed only to incidents", () => {
+  const client = new RealtimeClient("/ws/alerts");
+  client.subscribe(["incident"]);
+  client.connect();
+  latest().welcome(7);
+  latest().sent = []; // the subscription
+  latest().deliver({ type: "position", data: { seq: 7 }, meta: { at_seq: 7 } });
+  assert.deepEqual(latest().sent, []);
+  latest().deliver({ type: "position", data: { seq: 9 }, meta: { at_seq: 9 } });
+  assert.deepEqual(latest().sent, [{ type: "resume", data: { since: 7 } }]);
+});
+
+test("a position on /ws/status past the last seq asks to resume", () => {
+  const client = new RealtimeClient("/ws/status");
+  client.connect();
+  latest().welcome(3);
+  latest().deliver({ type: "status", data: {}, meta: { seq: 4 } });
+  latest().deliver({ type: "position", data: { seq: 4 }, meta: { at_seq: 4 } });
+  assert.deepEqual(latest().sent, []);
+  latest().deliver({ type: "position", data: { seq: 6 }, meta: { at_seq: 6 } });
+  assert.deepEqual(latest().sent, [{ type: "resume", data: { since: 4 } }]);
+});
+
+test("an incident reloaded over REST older than the one pushed is not current; a newer one is, and holds", () => {
+  const client = new RealtimeClient("/ws/alerts");
+  const pushed = [];
+  client.on("incident", (message) => pushed.push(message.data.version));
+  client.connect();
+  latest().welcome(0);
+  latest().deliver({ type: "incident", data: { id: 3, version: 5 }, meta: { seq: 1 } });
+  assert.equal(client.isCurrent("incident", { id: 3, version: 4 }), false); // the reload crossed the push
+  assert.equal(client.isCurrent("incident", { id: 3, version: 5 }), true);
+  assert.equal(client.isCurrent("incident", { id: 3, version: 7 }), true);
+  latest().deliver({ type: "incident", data: { id: 3, version: 6 }, meta: { seq: 2 } }); // older than the reload
+  assert.deepEqual(pushed, [5]);
+  assert.equal(client.isCurrent("alert", { id: 3, version: 1 }), true); // an alert is not the incident of that id
+});
