@@ -19,17 +19,21 @@ from django.db import connection, models
 def _defaults(model: type[models.Model], given: set[str]) -> dict[str, Any]:
     """Every other concrete column's value for a new row, as the database takes it."""
     template = model()
-    values = {}
+    values: dict[str, Any] = {}
     for field in model._meta.concrete_fields:
         if field.primary_key or field.attname in given:
             continue
         value = field.pre_save(template, add=True)  # auto_now_add fields: now
-        values[field.column] = field.get_db_prep_save(value, connection)
+        values[str(field.column)] = field.get_db_prep_save(value, connection)
     return values
 
 
-def _decoded(name: str, value: Any, json_fields: tuple[str, ...]) -> Any:
-    return json.loads(value) if name in json_fields else value
+def bulk_create_rows(
+    model: type[models.Model], rows: list[dict[str, Any]], json_fields: tuple[str, ...] = ()
+) -> list[int]:
+    """``copy_rows`` through ``bulk_create``: for SQLite (and ``bench/escalation.py``'s comparison)."""
+    made = [model(**{name: json.loads(v) if name in json_fields else v for name, v in row.items()}) for row in rows]
+    return [instance.pk for instance in model._default_manager.bulk_create(made)]
 
 
 def _new_ids(model: type[models.Model], count: int) -> list[int]:
@@ -48,13 +52,12 @@ def copy_rows(model: type[models.Model], rows: list[dict[str, Any]], json_fields
     """
     if not rows:
         return []
-    names = list(rows[0])
     if connection.vendor != "postgresql":
-        decoded = [{name: _decoded(name, row[name], json_fields) for name in names} for row in rows]
-        return [made.pk for made in model.objects.bulk_create([model(**row) for row in decoded])]
+        return bulk_create_rows(model, rows, json_fields)
+    names = list(rows[0])
     fields = {field.attname: field for field in model._meta.concrete_fields}
     defaults = _defaults(model, set(names))
-    columns = ["id", *(fields[name].column for name in names), *defaults]
+    columns = ["id", *(str(fields[name].column) for name in names), *defaults]
     ids = _new_ids(model, len(rows))
     quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
     tail = tuple(defaults.values())
