@@ -10,6 +10,9 @@ lock, and cancels every page not yet handed to the sender; the engine takes
 that same lock before it pages, so nothing is paged after the alert was
 answered. Resolutions reach every contact method paged because the pages are
 ``alert.fired`` deliveries: the notification queue tells whoever was paged.
+Under a policy with ``unacknowledge_after`` an acknowledgement leaves the
+escalation waiting instead; when it expires unresolved, the pass makes the
+alert fire again (``alerts.services.unacknowledge``) and starts at step 1.
 
 Locks are always taken alert first, then escalation, then pages, by the
 engine and by the services alike, so the two never deadlock; two engines
