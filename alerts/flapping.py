@@ -26,7 +26,13 @@ SETTLED = "settled"
 # The changes that count: each new firing of the fingerprint (a new alert) and each resolution.
 STATE_CHANGES = (EventKind.ALERT_FIRED, EventKind.ALERT_RESOLVED)
 NOTIFIED_KINDS = frozenset(
-    {EventKind.ALERT_FIRED, EventKind.ALERT_UNSILENCED, EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED}
+    {
+        EventKind.ALERT_FIRED,
+        EventKind.ALERT_UNSILENCED,
+        EventKind.ALERT_ACKNOWLEDGED,
+        EventKind.ALERT_UNACKNOWLEDGED,
+        EventKind.ALERT_RESOLVED,
+    }
 )
 
 

@@ -229,6 +229,7 @@ class EventKind(models.TextChoices):
     ALERT_FIRED = "alert.fired"
     ALERT_UPDATED = "alert.updated"
     ALERT_ACKNOWLEDGED = "alert.acknowledged"
+    ALERT_UNACKNOWLEDGED = "alert.unacknowledged"
     ALERT_RESOLVED = "alert.resolved"
     ALERT_EDITED = "alert.edited"
     ALERT_DELETED = "alert.deleted"

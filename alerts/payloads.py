@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TypedDict
 
+from django.utils import timezone
 from rest_framework.fields import DateTimeField
 
 from alerts.models import Alert, Incident
@@ -81,7 +82,14 @@ def _number(value: float | None) -> float | None:
 
 
 def _moment(value: datetime | None) -> str | None:
-    return None if value is None else _datetime.to_representation(value)
+    # DRF's DateTimeField.to_representation, without its per-call settings lookups
+    # (six per alert, thousands per escalation pass): the current zone, "Z" for UTC.
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        return _datetime.to_representation(value)
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def alert_data(alert: Alert) -> AlertDict:

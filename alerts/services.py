@@ -237,6 +237,27 @@ def acknowledge(alert_id: int, actor: str, comment: str = "") -> Alert:
     return alert
 
 
+@transaction.atomic
+def unacknowledge(alert_id: int, actor: str, reason: str) -> Alert:
+    """acknowledged → firing again, ``reason`` on the timeline (an acknowledgement that expired).
+
+    Anything but an acknowledged alert is an IllegalTransition. Who heard the
+    acknowledgement hears that it fires again; on-call escalation starts over.
+    """
+    alert = _locked(alert_id)
+    if alert.status != AlertStatus.ACKNOWLEDGED:
+        raise IllegalTransition(
+            f"Only an acknowledged alert can be unacknowledged; this one is {alert.status}.", alert.status
+        )
+    alert.status = AlertStatus.FIRING
+    alert.acknowledged_at = None
+    alert.acknowledged_by = ""
+    alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "updated_at"])
+    _record(EventKind.ALERT_UNACKNOWLEDGED, alert, actor, text=reason)
+    publish_alert(alert, EventKind.ALERT_UNACKNOWLEDGED)
+    return alert
+
+
 def alert_timeline(alert_id: int) -> QuerySet[AlertEvent]:
     """The alert's events, oldest first; DoesNotExist for an alert that is gone (its log stays)."""
     Alert.objects.only("id").get(pk=alert_id)

@@ -13,6 +13,7 @@ import argparse
 import time
 from datetime import date, timedelta
 from datetime import time as wall_time
+from pathlib import Path
 
 from _setup import throwaway_database
 
@@ -59,9 +60,40 @@ def seed(alert_count: int) -> None:
         raise_alert(source="bench", title=f"alert {i}", severity="critical", labels={"team": f"t{i % 60}", "n": str(i)})
 
 
+class _RolledBack(Exception):
+    pass
+
+
+def compare_write_paths(now, rounds: int) -> None:
+    """The same first pass, rolled back each time, its rows written by COPY and by bulk_create, in turns."""
+    from django.db import transaction
+
+    import oncall.escalation
+    from oncall.bulk_insert import bulk_create_rows, copy_rows
+    from oncall.escalation import run_escalations
+
+    timings: dict[str, list[float]] = {"bulk_create": [], "COPY": []}
+    for _ in range(rounds):
+        for name, write in (("bulk_create", bulk_create_rows), ("COPY", copy_rows)):
+            oncall.escalation.copy_rows = write
+            try:
+                with transaction.atomic():
+                    started = time.perf_counter()
+                    run_escalations(now)
+                    timings[name].append(time.perf_counter() - started)
+                    raise _RolledBack
+            except _RolledBack:
+                pass
+    oncall.escalation.copy_rows = copy_rows
+    for name, values in timings.items():
+        shown = " / ".join(f"{value * 1000:.0f}" for value in values)
+        print(f"rolled-back pass, rows by {name}: {shown} ms (without its commits)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--alerts", type=int, default=1000)
+    parser.add_argument("--compare", type=int, default=3, help="rounds of the write-path comparison (0: none)")
     args = parser.parse_args()
     with throwaway_database("bench_escalation"):
         from django.db import connection
@@ -73,6 +105,9 @@ def main() -> None:
 
         seed(args.alerts)
         now = timezone.now() + timedelta(seconds=1)
+        print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
+        if args.compare:
+            compare_write_paths(now, args.compare)
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             counts = run_escalations(now)
@@ -86,6 +121,7 @@ def main() -> None:
             run_escalations(now)
             elapsed = time.perf_counter() - started
         print(f"idle pass:  {elapsed * 1000:.0f} ms, {len(queries)} queries")
+        print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ personal channels, and the channels API does not list them.
 """
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.db.models import Max
 
 from alerts.models import Delivery, NotificationChannel
 from alerts.notifications.queue import queue_test
@@ -59,3 +61,27 @@ def rules_for(user_id: int, severity: str, rules: list[NotificationRule]) -> lis
         (rule for rule in rules if rule.user_id == user_id and rule.severity == severity),
         key=lambda rule: (rule.delay_minutes, rule.pk),
     )
+
+
+def shown_target(method: ContactMethod) -> str:
+    """Where the method sends, as a page may show it once saved: addresses in full, URLs without their secrets.
+
+    Apprise URLs carry their tokens anywhere after the scheme, webhooks in the
+    path or query, so only the scheme (and a webhook's host) is shown.
+    """
+    channel = method.channel
+    if channel.kind == NotificationChannel.Kind.EMAIL:
+        return channel.emails
+    parts = urlsplit(channel.url)
+    if channel.kind == NotificationChannel.Kind.WEBHOOK and parts.hostname:
+        hidden = "/…" if (parts.path.strip("/") or parts.query) else ""
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{hidden}"
+    return f"{parts.scheme}://…" if parts.scheme else "…"
+
+
+def last_tests(methods: list[ContactMethod]) -> dict[int, Delivery]:
+    """Each method's latest test delivery, by method id (one query)."""
+    by_channel = {method.channel_id: method.pk for method in methods}
+    tests = Delivery.objects.filter(channel_id__in=by_channel, event="test").order_by()
+    newest = tests.values("channel_id").annotate(newest=Max("id")).values("newest")
+    return {by_channel[delivery.channel_id]: delivery for delivery in Delivery.objects.filter(pk__in=newest)}

@@ -10,12 +10,16 @@ lock, and cancels every page not yet handed to the sender; the engine takes
 that same lock before it pages, so nothing is paged after the alert was
 answered. Resolutions reach every contact method paged because the pages are
 ``alert.fired`` deliveries: the notification queue tells whoever was paged.
+Under a policy with ``unacknowledge_after`` an acknowledgement leaves the
+escalation waiting instead; when it expires unresolved, the pass makes the
+alert fire again (``alerts.services.unacknowledge``) and starts at step 1.
 
 Locks are always taken alert first, then escalation, then pages, by the
 engine and by the services alike, so the two never deadlock; two engines
 skip each other's locked alerts, so nobody is paged twice.
 """
 
+import json
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +31,8 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertEvent, AlertStatus, Delivery, EventKind, NotificationChannel
 from alerts.payloads import alert_data
+from alerts.services import unacknowledge
+from oncall.bulk_insert import copy_rows
 from oncall.contacts import rules_for
 from oncall.models import ContactMethod, Escalation, EscalationPolicy, EscalationStep, NotificationRule, Page, Schedule
 from oncall.schedules import on_call_at, with_layers
@@ -46,26 +52,63 @@ def choose_policy(labels: dict[str, str], severity: str) -> EscalationPolicy | N
 
 def _event(
     alert_id: int, incident_id: int | None, kind: str, text: str, data: dict[str, Any], at: datetime
-) -> AlertEvent:
-    return AlertEvent(kind=kind, alert_id=alert_id, incident_id=incident_id, actor=ACTOR, text=text, data=data, at=at)
+) -> dict[str, Any]:
+    """A timeline line as a row for ``copy_rows`` (``data`` as JSON text)."""
+    return {
+        "kind": kind,
+        "alert_id": alert_id,
+        "incident_id": incident_id,
+        "actor": ACTOR,
+        "text": text,
+        "data": json.dumps(data),
+        "at": at,
+    }
+
+
+def _save_events(events: list[dict[str, Any]]) -> None:
+    copy_rows(AlertEvent, events, json_fields=("data",))
 
 
 def on_alert_changed(sender: Any, alert: Alert, kind: str, **_: Any) -> None:
     """``alerts.services.alert_changed``: start on firing, stop on acknowledgement, resolution or deletion.
 
+    An acknowledgement under a policy with ``unacknowledge_after`` leaves the
+    escalation waiting for it to expire; its expiry starts over from step 1.
     Runs inside the change's transaction, the alert's row locked.
     """
     if kind == EventKind.ALERT_FIRED:
         policy = choose_policy(alert.labels, alert.severity)
         if policy is not None:
             Escalation.objects.create(alert=alert, policy=policy, next_at=timezone.now())
-    elif kind in (EventKind.ALERT_ACKNOWLEDGED, EventKind.ALERT_RESOLVED, EventKind.ALERT_DELETED):
-        stop(alert, f"{'acknowledged' if kind == EventKind.ALERT_ACKNOWLEDGED else 'resolved'}")
+    elif kind == EventKind.ALERT_ACKNOWLEDGED:
+        stop(alert, "acknowledged")
+        _await_expiry(alert)
+    elif kind == EventKind.ALERT_UNACKNOWLEDGED:
+        Escalation.objects.filter(alert_id=alert.pk).update(
+            state=Escalation.State.ACTIVE, step=0, round=0, next_at=timezone.now(), last_waited_minutes=0
+        )
+    elif kind in (EventKind.ALERT_RESOLVED, EventKind.ALERT_DELETED):
+        stop(alert, "resolved")
+
+
+def _await_expiry(alert: Alert) -> None:
+    """When the alert's policy lets acknowledgements expire, note when this one does, on the escalation."""
+    escalation = Escalation.objects.filter(alert_id=alert.pk).select_related("policy").first()
+    minutes = escalation.policy.unacknowledge_after if escalation and escalation.policy else None
+    if escalation is None or not minutes or alert.acknowledged_at is None:
+        return
+    escalation.state = Escalation.State.ACKNOWLEDGED
+    escalation.next_at = alert.acknowledged_at + timedelta(minutes=minutes)
+    escalation.save(update_fields=["state", "next_at"])
 
 
 def stop(alert: Alert, why: str) -> bool:
     """End the alert's escalation and cancel its unsent pages; whether there was one to end."""
     stopped = Escalation.objects.filter(alert_id=alert.pk, state=Escalation.State.ACTIVE).update(
+        state=Escalation.State.DONE
+    )
+    # An acknowledgement waiting to expire ends too: a resolved alert never fires again.
+    Escalation.objects.filter(alert_id=alert.pk, state=Escalation.State.ACKNOWLEDGED).update(
         state=Escalation.State.DONE
     )
     Page.objects.filter(alert_id=alert.pk, delivery__isnull=True, cancelled=False).update(cancelled=True)
@@ -157,20 +200,31 @@ def _take_step(escalation: Escalation, alert: Alert, work: _Pass, out: dict[str,
         escalation.round, escalation.step = escalation.round + 1, 0
     step = steps[escalation.step]
     users, channel, note = _step_targets(step, work)
-    pages = []
+    whom_set: set[str] = set()
+    targets: list[tuple[int | None, NotificationChannel, int]] = []
     for user_id in users:
-        for contact, delay, label in work.contacts(user_id, alert.severity):
-            pages.append(Page(user_id=user_id, channel=contact, due_at=now + timedelta(minutes=delay)))
-            pages[-1].label = label  # type: ignore[attr-defined]  # for the step's words only
-        if not work.contacts(user_id, alert.severity):
+        contacts = work.contacts(user_id, alert.severity)
+        targets += [(user_id, contact, delay) for contact, delay, _label in contacts]
+        whom_set.update(work.names.get(user_id, "") or label for _contact, _delay, label in contacts)
+        if not contacts:
             note = f"{work.names.get(user_id, user_id)} has no contact method"
     if channel is not None:
-        pages.append(Page(channel=channel, due_at=now))
-        pages[-1].label = channel.name  # type: ignore[attr-defined]
-    for page in pages:
-        page.escalation, page.alert_id, page.step, page.round = escalation, alert.pk, escalation.step, escalation.round
-    out["pages"] += pages
-    whom = ", ".join(sorted({work.names.get(p.user_id or 0, "") or p.label for p in pages})) or "nobody"  # type: ignore[attr-defined]
+        targets.append((None, channel, 0))
+        whom_set.add(channel.name)
+    out["pages"] += [
+        {
+            "escalation_id": escalation.pk,
+            "alert_id": alert.pk,
+            "user_id": user_id,
+            "channel_id": contact.pk,
+            "step": escalation.step,
+            "round": escalation.round,
+            "due_at": now + timedelta(minutes=delay),
+            "delivery_id": None,
+        }
+        for user_id, contact, delay in targets
+    ]
+    whom = ", ".join(sorted(whom_set)) or "nobody"
     if escalation.step == 0 and escalation.round == 0:
         text = f"escalating by {policy.name}: paging {whom}"
     else:
@@ -230,31 +284,33 @@ def _advance_batch(ids: list[tuple[int, int]], work: _Pass, counts: Counter[str]
                 _take_step(escalation, alert, work, out)
                 counts["steps"] += 1
         _save_positions(due)
-        AlertEvent.objects.bulk_create(out["events"])
-        now_pages = [page for page in out["pages"] if page.due_at <= work.now]
-        _queue(now_pages, alerts, counts)
-        Page.objects.bulk_create([page for page in out["pages"] if page.due_at > work.now])
+        _save_events(out["events"])
+        now_pages = [page for page in out["pages"] if page["due_at"] <= work.now]
+        for page, delivery_id in zip(now_pages, _queue(now_pages, alerts), strict=True):
+            page["delivery_id"] = delivery_id
+        counts["pages"] += len(now_pages)
+        copy_rows(Page, [page for page in out["pages"] if page["due_at"] > work.now] + now_pages)
 
 
-def _queue(pages: list[Page], alerts: dict[int, Alert], counts: Counter[str]) -> None:
-    """Queue each page as an ``alert.fired`` delivery to its channel; the pages are saved linked to them."""
-    payloads: dict[int, Any] = {}
-    deliveries = []
+def _fired_payload(alert_json: str, step: int, round_: int) -> str:
+    """A page's ``alert.fired`` payload as JSON text: the alert is serialized once, not once per page."""
+    escalation = json.dumps({"step": step + 1, "round": round_})
+    return f'{{"event": "alert.fired", "alert": {alert_json}, "escalation": {escalation}}}'
+
+
+def _queue(pages: list[dict[str, Any]], alerts: dict[int, Alert]) -> list[int]:
+    """Queue each page (``alert_id``, ``channel_id``, ``step``, ``round``) as an ``alert.fired`` delivery; their ids."""
+    alert_json: dict[int, str] = {}
+    rows = []
     for page in pages:
-        alert = alerts[page.alert_id]
-        if alert.pk not in payloads:
-            payloads[alert.pk] = alert_data(alert)
-        payload = {
-            "event": "alert.fired",
-            "alert": payloads[alert.pk],
-            "escalation": {"step": page.step + 1, "round": page.round},
-        }
-        deliveries.append(Delivery(channel=page.channel, alert_id=alert.pk, event="alert.fired", payload=payload))
-    for page, delivery in zip(pages, Delivery.objects.bulk_create(deliveries), strict=True):
-        page.delivery = delivery
-    Page.objects.bulk_update([page for page in pages if page.pk is not None], ["delivery"])
-    Page.objects.bulk_create([page for page in pages if page.pk is None])
-    counts["pages"] += len(pages)
+        alert_id = page["alert_id"]
+        if alert_id not in alert_json:
+            alert_json[alert_id] = json.dumps(alert_data(alerts[alert_id]))
+        payload = _fired_payload(alert_json[alert_id], page["step"], page["round"])
+        rows.append(
+            {"channel_id": page["channel_id"], "alert_id": alert_id, "event": "alert.fired", "payload": payload}
+        )
+    return copy_rows(Delivery, rows, json_fields=("payload",))
 
 
 def _send_delayed(now: datetime, counts: Counter[str]) -> None:
@@ -269,13 +325,17 @@ def _send_delayed(now: datetime, counts: Counter[str]) -> None:
     with transaction.atomic():
         alerts = _lock_firing(sorted({alert_id for _, alert_id in due}))
         pages = list(
-            Page.objects.select_for_update(of=("self",))
-            .select_related("channel")
-            .filter(pk__in=[pk for pk, alert_id in due if alert_id in alerts], delivery__isnull=True, cancelled=False)
+            Page.objects.select_for_update(of=("self",)).filter(
+                pk__in=[pk for pk, alert_id in due if alert_id in alerts], delivery__isnull=True, cancelled=False
+            )
         )
         firing = [page for page in pages if alerts[page.alert_id].status == AlertStatus.FIRING]
         Page.objects.filter(pk__in=[page.pk for page in pages if page not in firing]).update(cancelled=True)
-        _queue(firing, alerts, counts)
+        rows = [{"alert_id": p.alert_id, "channel_id": p.channel_id, "step": p.step, "round": p.round} for p in firing]
+        for page, delivery_id in zip(firing, _queue(rows, alerts), strict=True):
+            page.delivery_id = delivery_id
+        Page.objects.bulk_update(firing, ["delivery"])
+        counts["pages"] += len(firing)
 
 
 def _report_outcomes(counts: Counter[str]) -> None:
@@ -315,18 +375,46 @@ def _report_outcomes(counts: Counter[str]) -> None:
                 )
             )
         Page.objects.filter(pk__in=[page.pk for page in pages]).update(reported=True)
-        AlertEvent.objects.bulk_create(events)
+        _save_events(events)
         counts["reported"] += len(events)
 
 
+def _expire_acknowledgements(now: datetime, counts: Counter[str]) -> None:
+    """Alerts acknowledged longer ago than their policy allows, still not resolved, fire again.
+
+    Each in its own transaction through ``alerts.services.unacknowledge``
+    (timeline, push, notifications; ``on_alert_changed`` restarts the
+    escalation). Under the alert's lock the escalation's state is current, so
+    an alert resolved or acknowledged anew meanwhile is left alone, and two
+    engines never expire one acknowledgement twice.
+    """
+    due = list(
+        Escalation.objects.filter(state=Escalation.State.ACKNOWLEDGED, next_at__lte=now)
+        .order_by("next_at", "id")
+        .values_list("pk", "alert_id")[:BATCH]
+    )
+    for pk, alert_id in due:
+        with transaction.atomic():
+            alert = Alert.objects.select_for_update(skip_locked=True).filter(pk=alert_id).first()
+            expiring = Escalation.objects.filter(pk=pk, state=Escalation.State.ACKNOWLEDGED, next_at__lte=now).first()
+            if alert is None or expiring is None or alert.status != AlertStatus.ACKNOWLEDGED:
+                continue
+            acknowledged_at = alert.acknowledged_at or expiring.next_at
+            minutes = round((expiring.next_at - acknowledged_at).total_seconds() / 60)
+            reason = f"no resolution {minutes} min after acknowledgement — acknowledgement expired"
+            unacknowledge(alert_id, ACTOR, reason)
+            counts["unacknowledged"] += 1
+
+
 def run_escalations(now: datetime | None = None) -> dict[str, int]:
-    """One engine pass: take every due step, queue every due delayed page, report ended pages.
+    """One engine pass: expire acknowledgements, take every due step, queue due delayed pages, report ended pages.
 
     Safe to run from several processes at once and to kill at any point:
     each batch commits whole or not at all, and locked rows are skipped.
     """
     now = now or timezone.now()
     counts: Counter[str] = Counter()
+    _expire_acknowledgements(now, counts)
     due = list(
         Escalation.objects.filter(state=Escalation.State.ACTIVE, next_at__lte=now)
         .order_by("next_at", "id")

@@ -47,6 +47,7 @@ def policy_body(post: QueryDict) -> tuple[dict[str, Any], dict[str, str]]:
         "matchers": matchers,
         "severities": post.getlist("severities"),
         "repeat": post.get("repeat", "0") or "0",
+        "unacknowledge_after": post.get("unacknowledge_after", "").strip() or None,
         "is_default": post.get("is_default") == "on",
         "enabled": post.get("enabled") == "on",
         "steps": steps,

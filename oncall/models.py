@@ -161,6 +161,11 @@ class EscalationPolicy(models.Model):
     severities = models.JSONField(default=list, blank=True, help_text="Only these severities; empty: all.")
     is_default = models.BooleanField(default=False, help_text="Used when no other policy matches.")
     repeat = models.PositiveIntegerField(default=0, help_text="Times to run the steps again after the last.")
+    unacknowledge_after = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Minutes after which an acknowledged alert still not resolved fires again; empty: never.",
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -213,7 +218,9 @@ class Escalation(models.Model):
 
     class State(models.TextChoices):
         ACTIVE = "active"
-        DONE = "done"  # acknowledged, resolved, deleted, or every step and repeat taken
+        # Acknowledged under a policy whose acknowledgements expire: at ``next_at`` the alert fires again.
+        ACKNOWLEDGED = "acknowledged"
+        DONE = "done"  # acknowledged (for good), resolved, deleted, or every step and repeat taken
 
     alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="escalation")
     policy = models.ForeignKey(EscalationPolicy, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -19,6 +19,7 @@ from alerts.payloads import AlertDict, alert_data
 
 PAGES = ("alert.fired", "alert.unsilenced", "alert.repeated", "flapping")
 RESOLVED = "alert.resolved"
+UNACKNOWLEDGED = "alert.unacknowledged"
 
 
 def _paged_channels(alert_id: int) -> list[NotificationChannel]:
@@ -44,6 +45,9 @@ def queue_for(alert_payload: AlertDict, event_kind: str, **extra: Any) -> list[D
         channels = _paged_channels(alert_id)
         if event_kind == RESOLVED:
             channels = [channel for channel in channels if channel.send_resolved]
+        elif event_kind == UNACKNOWLEDGED:
+            # People are paged again by the escalation that starts over; channels hear it here.
+            channels = [channel for channel in channels if not channel.personal]
     payload = {"event": event_kind, "alert": alert_payload, **extra}
     deliveries = [
         Delivery(channel=channel, alert_id=alert_id, event=event_kind, payload=payload) for channel in channels

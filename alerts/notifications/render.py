@@ -16,6 +16,7 @@ HEADLINES = {
     "alert.unsilenced": "FIRING (its silence ended)",
     "alert.repeated": "STILL FIRING",
     "alert.acknowledged": "ACKNOWLEDGED",
+    "alert.unacknowledged": "FIRING (its acknowledgement expired)",
     "alert.resolved": "RESOLVED",
     "flapping": "FLAPPING",
     "settled": "SETTLED",

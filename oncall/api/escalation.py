@@ -95,11 +95,25 @@ class PolicySerializer(StrictModelSerializer):
     matchers = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
     severities = serializers.ListField(child=serializers.ChoiceField(Severity.choices), required=False, max_length=3)
     repeat = serializers.IntegerField(min_value=0, max_value=10, required=False)
+    unacknowledge_after = serializers.IntegerField(
+        min_value=1, max_value=MAX_WAIT_MINUTES, required=False, allow_null=True
+    )
     steps = EscalationStepSerializer(many=True)
 
     class Meta:
         model = EscalationPolicy
-        fields = ["id", "name", "position", "matchers", "severities", "is_default", "repeat", "enabled", "steps"]
+        fields = [
+            "id",
+            "name",
+            "position",
+            "matchers",
+            "severities",
+            "is_default",
+            "repeat",
+            "unacknowledge_after",
+            "enabled",
+            "steps",
+        ]
         read_only_fields = ["id"]
 
     def to_representation(self, instance):

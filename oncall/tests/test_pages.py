@@ -74,6 +74,29 @@ def test_a_two_step_policy_is_made_through_the_editor(staff_client):
     assert 'value="team=db"' in edit and f'<option value="{bo.pk}" selected>bo</option>' in edit
 
 
+def test_the_editor_sets_when_an_acknowledgement_expires_and_refuses_zero(staff_client):
+    ana = make_user(username="ana")
+    form = {
+        "name": "expiring",
+        "enabled": "on",
+        "step_rows": "1",
+        "step-0-target": "users",
+        "step-0-users": [str(ana.pk)],
+        "step-0-wait": "5",
+        "unacknowledge_after": "0",
+    }
+    refused = staff_client.post("/oncall/policies/new/", form)
+    assert refused.status_code == 400 and "unacknowledge_after" in refused.content.decode()
+
+    assert staff_client.post("/oncall/policies/new/", {**form, "unacknowledge_after": "30"}).status_code == 302
+    policy = EscalationPolicy.objects.get(name="expiring")
+    assert policy.unacknowledge_after == 30
+    assert (
+        'name="unacknowledge_after" type="number" min="1" max="1440" value="30"'
+        in staff_client.get(f"/oncall/policies/{policy.pk}/").content.decode()
+    )
+
+
 def test_a_step_without_its_target_is_refused_and_the_form_keeps_what_was_typed(staff_client):
     form = {"name": "half", "enabled": "on", "step_rows": "1", "step-0-target": "users", "step-0-wait": "5"}
     answer = staff_client.post("/oncall/policies/new/", form)

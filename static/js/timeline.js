@@ -17,6 +17,7 @@ const KINDS = {
   "alert.fired": gettext("alert fired"),
   "alert.updated": gettext("alert updated"),
   "alert.acknowledged": gettext("alert acknowledged"),
+  "alert.unacknowledged": gettext("acknowledgement expired"),
   "alert.resolved": gettext("alert resolved"),
   "alert.edited": gettext("alert edited"),
   "alert.silenced": gettext("alert silenced"),

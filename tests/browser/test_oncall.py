@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 
 from alerts.tests.receivers import Receiver
-from tests.browser.actions import log_in, raise_alert, rest, save_screenshot
+from tests.browser.actions import SCREENSHOTS, log_in, raise_alert, rest, save_screenshot
+from tests.browser.conftest import PageWatch
 from tests.live import ADMIN_USERNAME, running_console
 
 pytestmark = pytest.mark.browser
@@ -86,3 +87,38 @@ def test_a_rotation_and_a_two_step_policy_made_on_the_pages_page_their_receivers
 def _admin_id(console):
     script = f"from django.contrib.auth.models import User; print(User.objects.get(username={ADMIN_USERNAME!r}).pk)"
     return int(console.manage("shell", "-c", script).strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("width", "theme"), [(1440, "light"), (390, "dark")])
+def test_a_contact_method_added_on_its_page_gets_its_test_delivered(console, browser, width, theme):
+    hook = Receiver()
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=theme)
+    try:
+        page = context.new_page()
+        watch = PageWatch(page, console.url)
+        log_in(page, console, "/oncall/")
+        page.click("text=How I am paged")
+        label = f"hook-{width}"
+        page.fill("#contact-form input[name=label]", label)
+        page.select_option("#contact-form select[name=kind]", "webhook")
+        page.fill("#contact-form input[name=url]", f"{hook.url}?token=s3cret-{width}")
+        page.click("text=Add contact method")
+        card = page.locator(f".contact[data-contact='{label}']")
+        card.wait_for()
+        assert "s3cret" not in page.content()  # the saved URL's secret is not shown back
+
+        card.locator("text=Send me a test").click()
+        card.locator(".contact-outcome.sent").wait_for(timeout=15_000)  # the page looks again while sending
+        assert "Test delivered" in card.locator(".contact-outcome").inner_text()
+        assert [event for _, event in hook.events()] == ["test"]
+        assert page.evaluate("document.documentElement.dataset.theme") == theme
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"oncall-contacts-{width}-{theme}.png"), full_page=True)
+
+        card.locator("text=Delete").click()
+        page.wait_for_selector(f".contact[data-contact='{label}']", state="detached")
+        assert watch.errors == []
+    finally:
+        context.close()
+        hook.close()
