@@ -69,10 +69,9 @@ def fits_the_phone(page):
     return True
 
 
-def ingest(console, host, value, name="cpu_percent"):
-    rest(
-        console, "POST", "/api/v1/metrics/ingest/", {"points": [{"name": name, "value": value, "tags": {"host": host}}]}
-    )
+def ingest(console, host, value, name="cpu_percent", **fields):
+    point = {"name": name, "value": value, "tags": {"host": host}, **fields}
+    rest(console, "POST", "/api/v1/metrics/ingest/", {"points": [point]})
 
 
 def test_a_fresh_install_shows_commands_that_send_a_first_metric_and_alert(console, new_page):
