@@ -41,7 +41,7 @@ def cpu_percent():
     return round(min(100.0, max(0.0, 100.0 * (busy_now - busy_before) / elapsed)), 1)
 
 
-def host_name():
+def host_name() -> str:
     return settings.OPSCONSOLE_HOSTNAME or socket.gethostname()
 
 

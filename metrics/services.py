@@ -166,6 +166,14 @@ def metrics_stats() -> dict[str, int]:
     return {"series": Series.objects.count(), "points_ingested": counter or 0}
 
 
+def host_names() -> list[str]:
+    """Every host a series is tagged with, and the console's own (measured before its first point is stored), sorted."""
+    from metrics.collector import host_name
+
+    tagged = Series.objects.filter(tags__has_key="host").values_list("tags", flat=True)
+    return sorted({host_name(), *(str(tags["host"]) for tags in tagged if tags.get("host"))})
+
+
 def latest_values(*, name: str | None = None, tags: Mapping[str, str] | None = None) -> list[Series]:
     """Series with their last value, optionally narrowed by name and exact tags."""
     queryset = Series.objects.filter(last_at__isnull=False)

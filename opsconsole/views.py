@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
@@ -10,15 +11,21 @@ from accounts.access import staff_required
 from alerts.models import Alert, Incident, IncidentStatus
 from alerts.payloads import alert_data
 from alerts.services import alert_summary
-from metrics.collector import STORED_FIELDS, host_name, host_snapshot
+from metrics.collector import STORED_FIELDS, UNITS, host_name, host_snapshot
+from metrics.models import Series
+from metrics.points import tags_key
 from metrics.query import query_series
-from metrics.services import latest_values
+from metrics.services import host_names, latest_values
 from realtime.replay import stream_position
 from realtime.topics import ALERTS, METRICS
 
 HISTORY = timedelta(minutes=30)
 HISTORY_STEP_SECONDS = 10
 RECENT_EVENTS = 20
+TREND_METRICS = ("cpu_percent", "memory_percent")
+ALL_HOSTS = "all"
+# Small multiples past this many hosts would be too small to read and too many charts to draw.
+SMALL_MULTIPLES_LIMIT = 12
 TRAFFIC_COUNTERS = {"sent": "network_bytes_sent", "recv": "network_bytes_recv"}
 TRAFFIC_STEP_SECONDS = 30
 
@@ -42,9 +49,30 @@ def last_snapshot(host):
     collector's next reading, so the page prefers what the job stored.
     """
     stored = {series.name: series.last_value for series in latest_values(tags={"host": host})}
-    if all(field in stored for field in STORED_FIELDS):
-        return {"host": host, **{field: stored[field] for field in STORED_FIELDS}}
-    return host_snapshot()
+    if host == host_name() and not all(field in stored for field in STORED_FIELDS):
+        return host_snapshot()
+    # Another host shows what it sent; a field it never sent stays empty.
+    return {"host": host, **{field: stored.get(field) for field in STORED_FIELDS}}
+
+
+def trend_history(now, hosts):
+    """``{host: {metric: points}}`` for the dashboard's trend charts over the last half hour."""
+    history: dict[str, dict[str, list]] = {host: {name: [] for name in TREND_METRICS} for host in hosts}
+    tags = {"host": hosts[0]} if len(hosts) == 1 else {}
+    for name in TREND_METRICS:
+        for series in query_series(name=name, tags=tags, start=now - HISTORY, end=now, step=HISTORY_STEP_SECONDS):
+            host = series["tags"].get("host")
+            # The host's own series only: a series with more tags than the host is another measurement.
+            if host in history and len(series["tags"]) == 1:
+                history[host][name] = series["points"]
+    return history
+
+
+def first_steps():
+    """What a fresh install lacks: a metric sent by anything but the console's own collector, and an alert."""
+    collected = [*STORED_FIELDS, *UNITS]
+    sent = Series.objects.exclude(name__in=collected, tags_key=tags_key({"host": host_name()})).exists()
+    return {"metric": not sent, "alert": not Alert.objects.exists()}
 
 
 @staff_required
@@ -52,17 +80,25 @@ def dashboard(request):
     # The first paint carries a real snapshot, the last half hour and the
     # alert counts, so the page is useful before (and without) the socket.
     seq = {topic: stream_position(topic) for topic in (ALERTS, METRICS)}  # before the data
-    host = host_name()
+    own = host_name()
+    hosts = host_names()
+    chosen = request.GET.get("host") or own
+    if chosen != ALL_HOSTS and chosen not in hosts:
+        hosts = sorted([*hosts, chosen])  # a linked host whose first point is on its way is offered anyway
+    shown = hosts[:SMALL_MULTIPLES_LIMIT] if chosen == ALL_HOSTS else [chosen]
     now = timezone.now()
-    history = {
-        name: query_series(name=name, tags={"host": host}, start=now - HISTORY, end=now, step=HISTORY_STEP_SECONDS)
-        for name in ("cpu_percent", "memory_percent")
-    }
+    history = trend_history(now, shown)
     state = {
-        "host": host,
-        "snapshot": last_snapshot(host),
+        "host": chosen,
+        "own_host": own,
+        "hosts": hosts,
+        "shown_hosts": shown,
+        "collect_interval_ms": int(settings.OPSCONSOLE_COLLECT_INTERVAL * 1000),
+        "snapshot": last_snapshot(shown[0]) if chosen != ALL_HOSTS else {},
         "snapshot_at": now.isoformat(),
-        "history": {name: (series[0]["points"] if series else []) for name, series in history.items()},
+        "history": history[chosen] if chosen != ALL_HOSTS else {},
+        "host_history": history if chosen == ALL_HOSTS else {},
+        "first_steps": first_steps(),
         "summary": alert_summary(),
         "open_incidents": Incident.objects.exclude(status=IncidentStatus.RESOLVED).count(),
         # The event log starts with the latest alert changes rather than empty.
@@ -70,7 +106,14 @@ def dashboard(request):
         "traffic": traffic_history(now),
         "seq": seq,
     }
-    return render(request, "dashboard.html", {"state": state, "snapshot": state["snapshot"], "host": host, "now": now})
+    context = {
+        "state": state,
+        "snapshot": state["snapshot"],
+        "host": chosen,
+        "now": now,
+        "all_hosts": chosen == ALL_HOSTS,
+    }
+    return render(request, "dashboard.html", {**context, "hidden_hosts": len(hosts) - len(shown)})
 
 
 def favicon(request):

@@ -340,7 +340,8 @@ class StatsView(APIView):
         from metrics.services import metrics_stats
         from realtime.stats import connection_stats
 
-        return Response(
+        seq = stream_position(ALERTS)  # before the counts, as StreamPositionMixin: they are at least this current
+        response = Response(
             {
                 "alerts": services.alert_summary(),
                 "open_incidents": Incident.objects.exclude(status=IncidentStatus.RESOLVED).count(),
@@ -348,3 +349,6 @@ class StatsView(APIView):
                 "connected_sockets": connection_stats()["connected_sockets"],
             }
         )
+        if seq is not None:
+            response["X-Stream-Seq"] = str(seq)
+        return response

@@ -1,5 +1,7 @@
 // One alert: its facts, its timeline, its metric around the firing, and the on-call actions; live over /ws/alerts.
 import { chartColors, chartTheme, chartTooltip, openStream, pageState } from "./console.js";
+import { askAcknowledgement, askIncident, askResolution } from "./alert-dialogs.js";
+import { startRangePicker } from "./timerange.js";
 import { addTimelineEntries } from "./timeline.js";
 import { api, clock, duration, el, flash, format, gettext, keepTimesFresh, timeAgo, word } from "./ui.js";
 
@@ -99,7 +101,13 @@ function marks() {
   };
 }
 
+// The default range ("around the firing", no minutes) starts before the firing and runs until now.
+const picker = startRangePicker({ fallback: null, onChange: () => loadChart() });
+
 function range() {
+  const { from, to, minutes } = picker.range;
+  if (from !== undefined) return { start: from, end: to };
+  if (minutes !== null) return { start: Date.now() - minutes * 60000, end: Date.now() };
   const start = Date.parse(alert.starts_at) - LEAD_MS;
   return { start, end: Math.max(Date.now(), start + LEAD_MS + 5 * 60000) };
 }
@@ -146,12 +154,6 @@ async function refreshTimeline() {
   addTimelineEntries(timeline, seen, await api("GET", `/api/v1/alerts/${alert.id}/timeline/`));
 }
 
-function askDialog(id) {
-  const dialog = document.getElementById(id);
-  dialog.showModal();
-  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
-}
-
 async function changed(next) {
   alert = next;
   showAlert();
@@ -168,26 +170,20 @@ async function act(path, body) {
 }
 
 document.getElementById("action-acknowledge").addEventListener("click", async () => {
-  document.getElementById("acknowledge-comment").value = "";
-  if ((await askDialog("acknowledge-dialog")) !== "confirm") return;
-  await act("acknowledge", { comment: document.getElementById("acknowledge-comment").value });
+  const body = await askAcknowledgement();
+  if (body) await act("acknowledge", body);
 });
 
 document.getElementById("action-resolve").addEventListener("click", async () => {
-  document.getElementById("resolution").value = "";
-  if ((await askDialog("resolve-dialog")) !== "confirm") return;
-  await act("resolve", { resolution: document.getElementById("resolution").value });
+  const body = await askResolution(alert.title);
+  if (body) await act("resolve", body);
 });
 
 document.getElementById("action-incident").addEventListener("click", async () => {
-  document.getElementById("incident-severity").value = alert.severity;
-  if ((await askDialog("incident-dialog")) !== "confirm") return;
+  const body = await askIncident({ title: alert.title, severity: alert.severity });
+  if (!body) return;
   try {
-    const incident = await api("POST", "/api/v1/incidents/", {
-      title: document.getElementById("incident-title").value,
-      severity: document.getElementById("incident-severity").value,
-      alerts: [alert.id],
-    });
+    const incident = await api("POST", "/api/v1/incidents/", { ...body, alerts: [alert.id] });
     location.assign(`/incidents/${incident.id}/`);
   } catch (error) {
     flash(error.message);
@@ -196,6 +192,7 @@ document.getElementById("action-incident").addEventListener("click", async () =>
 
 // Without a series there is nothing to draw: the explanation takes the chart's place.
 chartElement.hidden = state.series.length === 0;
+document.querySelector(".chart-range").hidden = state.series.length === 0;
 document.getElementById("no-series").hidden = state.series.length > 0;
 let chart = echarts.init(chartElement, chartTheme());
 window.addEventListener("resize", () => chart.resize());
@@ -224,4 +221,4 @@ stream.on("alert_deleted", (message) => {
   document.getElementById("alert-deleted").hidden = false;
   for (const button of document.querySelectorAll("#alert-actions button")) button.disabled = true;
 });
-window.opsconsoleAlert = { get alert() { return alert; }, get chart() { return chart; }, stream };
+window.opsconsoleAlert = { get alert() { return alert; }, get chart() { return chart; }, get range() { return picker.range; }, stream };

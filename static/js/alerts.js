@@ -1,4 +1,5 @@
 // The alert centre: a table that follows /ws/alerts, with acknowledge / resolve and "open incident".
+import { askDialog, askIncident, askResolution } from "./alert-dialogs.js";
 import { openStream, pageState } from "./console.js";
 import { fillFromUrl, writeToUrl } from "./deeplink.js";
 import { api, el, flash, keepTimesFresh, format, gettext, timeAgo, word } from "./ui.js";
@@ -103,11 +104,6 @@ function upsert(alert, fresh = false) {
   if (fresh) document.getElementById(`alert-${alert.id}`)?.classList.add("fresh");
 }
 
-function askDialog(dialog) {
-  dialog.showModal();
-  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
-}
-
 async function silenceSimilar(id) {
   const alert = alerts.get(id);
   const dialog = document.getElementById("silence-dialog");
@@ -131,11 +127,8 @@ async function act(action, id) {
   if (action === "silence") return silenceSimilar(id);
   let body;
   if (action === "resolve") {
-    const dialog = document.getElementById("resolve-dialog");
-    document.getElementById("resolve-title").textContent = alerts.get(id).title;
-    document.getElementById("resolution").value = "";
-    if ((await askDialog(dialog)) !== "confirm") return;
-    body = { resolution: document.getElementById("resolution").value };
+    body = await askResolution(alerts.get(id).title);
+    if (!body) return;
   }
   try {
     upsert(await api("POST", `/api/v1/alerts/${id}/${action}/`, body ?? {}));
@@ -145,16 +138,11 @@ async function act(action, id) {
 }
 
 async function openIncident() {
-  const dialog = document.getElementById("incident-dialog");
   const first = alerts.get([...selected][0]);
-  document.getElementById("incident-title").value = first ? first.title : "";
-  if ((await askDialog(dialog)) !== "confirm") return;
+  const body = await askIncident({ title: first ? first.title : "", severity: "warning" });
+  if (!body) return;
   try {
-    const incident = await api("POST", "/api/v1/incidents/", {
-      title: document.getElementById("incident-title").value,
-      severity: document.getElementById("incident-severity").value,
-      alerts: [...selected],
-    });
+    const incident = await api("POST", "/api/v1/incidents/", { ...body, alerts: [...selected] });
     location.assign(`/incidents/${incident.id}/`);
   } catch (error) {
     flash(error.message);

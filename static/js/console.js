@@ -19,9 +19,13 @@ export function showStatus(status) {
   badge.textContent = STATUS_TEXT[status] || status;
 }
 
-/** Opens the page's stream; options pass through to RealtimeClient. */
+/** Opens the page's stream; options pass through to RealtimeClient (a page's onStatus runs after the badge's). */
 export function openStream(path, options = {}) {
-  const client = new RealtimeClient(path, { ...options, onStatus: showStatus });
+  const onStatus = (status) => {
+    showStatus(status);
+    if (options.onStatus) options.onStatus(status);
+  };
+  const client = new RealtimeClient(path, { ...options, onStatus });
   if (path.startsWith("/ws/alerts")) attend(client); // before connecting: it hears the first frame too
   client.connect();
   window.addEventListener("pagehide", () => client.close());

@@ -1,16 +1,23 @@
-// The dashboard: host cards and trends from `performance`, alert counts and the live event log from /ws/alerts.
-import { chartTheme, chartTooltip, openStream, pageState } from "./console.js";
+// The dashboard: one host's cards and trends (or every host's, as small multiples), alert counts and the live event log.
+import { chartColors, chartTheme, chartTooltip, openStream, pageState } from "./console.js";
 import { startTraffic } from "./traffic.js";
-import { api, clock, el, format, gettext, word } from "./ui.js";
+import { appendPoint, isCurrent, latestByHost } from "./trends.js";
+import { clock, el, format, gettext, word } from "./ui.js";
 
 const WINDOW_POINTS = 360; // 30 minutes at the default 5 s collection interval
 const FEW_POINTS = 30; // below this, draw the dots: a line of one point is invisible
 const LOG_LIMIT = 50;
 const STATUS_COLOURS = { firing: "#dc2626", acknowledged: "#d97706", resolved: "#16a34a" };
+const TREND_METRICS = ["cpu_percent", "memory_percent"];
+const HALF_HOUR_MS = 30 * 60000;
+const CARD_METRICS = ["cpu_percent", "memory_percent", "disk_usage_percent", "load_1m"];
 const state = pageState("dashboard-state");
+const allHosts = state.host === "all";
 const charts = new Map();
 let summary = state.summary;
+let summarySeq = state.seq.alerts; // the /ws/alerts seq the shown counts are current to
 let logPaused = false;
+let cardsAt = 0; // when the values on the cards were measured
 
 /** Around a lone point, a ten-minute axis: ECharts would stretch one time value to a two-day axis. */
 function loneWindow(points) {
@@ -31,6 +38,27 @@ function lineOption(label, points) {
     series: [{
       name: label, type: "line", symbolSize: 5, showSymbol: points.length < FEW_POINTS, areaStyle: { opacity: 0.15 }, data: points,
     }],
+  };
+}
+
+/** One host's small chart: CPU and memory as two lines in the ≥3:1 palette. */
+function hostOption(element, points) {
+  const labels = { cpu_percent: element.dataset.cpuLabel, memory_percent: element.dataset.memoryLabel };
+  return {
+    animation: false,
+    backgroundColor: "transparent",
+    color: chartColors(),
+    grid: { left: 40, right: 12, top: 28, bottom: 24 },
+    legend: { top: 0, right: 0, itemWidth: 14 },
+    tooltip: chartTooltip("axis", (v) => (v == null ? "" : `${Number(v).toFixed(1)} %`)),
+    // One half-hour axis for every host, so the charts compare at a glance; functions, so a push changes no option.
+    xAxis: {
+      type: "time", splitNumber: 4, axisLabel: { hideOverlap: true }, min: () => Date.now() - HALF_HOUR_MS, max: () => Date.now(),
+    },
+    yAxis: { type: "value", min: 0, max: 100 },
+    series: TREND_METRICS.map((metric) => ({
+      name: labels[metric], type: "line", symbolSize: 4, showSymbol: points[metric].length < FEW_POINTS, data: points[metric],
+    })),
   };
 }
 
@@ -55,11 +83,24 @@ function pieOption() {
   };
 }
 
+const inMs = (points) => (points || []).map(([at, value]) => [at * 1000, value]);
+
 function makeCharts() {
+  for (const element of document.querySelectorAll(".chart[data-host]")) {
+    const host = element.dataset.host;
+    const key = `host:${host}`;
+    const previous = charts.get(key);
+    const history = state.host_history[host] || {};
+    const points = previous ? previous.points : Object.fromEntries(TREND_METRICS.map((metric) => [metric, inMs(history[metric])]));
+    if (previous) previous.chart.dispose();
+    const chart = echarts.init(element, chartTheme());
+    chart.setOption(hostOption(element, points));
+    charts.set(key, { chart, element, host, points });
+  }
   for (const element of document.querySelectorAll(".chart[data-metric]")) {
     const metric = element.dataset.metric;
     const previous = charts.get(metric);
-    const points = previous ? previous.points : (state.history[metric] || []).map(([at, value]) => [at * 1000, value]);
+    const points = previous ? previous.points : inMs(state.history[metric]);
     if (previous) previous.chart.dispose();
     const chart = echarts.init(element, chartTheme());
     chart.setOption(lineOption(element.dataset.label, points));
@@ -72,16 +113,54 @@ function makeCharts() {
   charts.get("alerts-pie").chart.setOption(pieOption());
 }
 
-function extendCharts(snapshot, at) {
-  for (const [metric, entry] of charts) {
-    if (!entry.points || typeof snapshot[metric] !== "number") continue;
-    entry.points.push([at, snapshot[metric]]);
-    if (entry.points.length > WINDOW_POINTS) entry.points.splice(0, entry.points.length - WINDOW_POINTS);
+/** The shown host's trend charts take `values` ({metric: [at, value]}); false when nothing was new. */
+function extendHostCharts(values) {
+  let added = false;
+  for (const metric of TREND_METRICS) {
+    const entry = charts.get(metric);
+    if (!entry || !values[metric] || !appendPoint(entry.points, ...values[metric], WINDOW_POINTS)) continue;
+    added = true;
     entry.chart.setOption({
       ...(entry.points.length <= 2 ? { xAxis: loneWindow(entry.points) } : {}), // set once, not on every push
       series: [{ data: entry.points, showSymbol: entry.points.length < FEW_POINTS }],
     });
   }
+  return added;
+}
+
+function extendSmallMultiple(host, values) {
+  const entry = charts.get(`host:${host}`);
+  if (!entry) return;
+  let added = false;
+  for (const metric of TREND_METRICS) {
+    if (values[metric] && appendPoint(entry.points[metric], ...values[metric], WINDOW_POINTS)) added = true;
+  }
+  if (!added) return;
+  entry.chart.setOption({
+    series: TREND_METRICS.map((metric) => ({ data: entry.points[metric], showSymbol: entry.points[metric].length < FEW_POINTS })),
+  });
+}
+
+/** Latest values by host (from a `performance` or `metrics` push, or a poll) reach that host's charts and cards. */
+function takeLatest(byHost) {
+  for (const [host, values] of byHost) {
+    if (allHosts) {
+      extendSmallMultiple(host, values);
+      continue;
+    }
+    if (host !== state.host) continue;
+    extendHostCharts(values);
+    const at = Math.max(...Object.values(values).map(([time]) => time));
+    if (at <= cardsAt) continue; // a poll repeats values already shown
+    cardsAt = at;
+    updateCards(Object.fromEntries(Object.entries(values).map(([metric, [, value]]) => [metric, value])), at);
+  }
+}
+
+/** A `performance` snapshot as latest values of its host. */
+function performanceValues(message) {
+  const at = Date.parse(message.timestamp);
+  return new Map([[message.data.host, Object.fromEntries(CARD_METRICS.map((metric) => [metric, [at, message.data[metric]]]))]]);
 }
 
 /** Bar widths are set here, never in the HTML: the CSP allows no inline style attribute. */
@@ -104,18 +183,30 @@ function updateCards(snapshot, at) {
   stamp.textContent = clock(at);
 }
 
-function showSummary(next) {
+/** Shows alert counts current to stream seq `seq`, unless the counts shown are newer. */
+function showSummary(next, seq = null) {
+  if (!isCurrent(seq, summarySeq)) return;
+  if (seq !== null) summarySeq = seq;
   summary = next;
   document.getElementById("firing-count").textContent = summary.by_status.firing;
   document.getElementById("critical-count").textContent = summary.by_severity.critical;
   charts.get("alerts-pie").chart.setOption(pieOption());
 }
 
+const streamSeq = (headers) => (headers && headers.get("X-Stream-Seq") !== null ? Number(headers.get("X-Stream-Seq")) : null);
+
+function showStats(stats, headers) {
+  const seq = streamSeq(headers);
+  if (!isCurrent(seq, summarySeq)) return; // a push newer than this answer is on screen
+  document.getElementById("incident-count").textContent = stats.open_incidents;
+  showSummary(stats.alerts, seq);
+}
+
 async function refreshCounts() {
   try {
-    const stats = await api("GET", "/api/v1/stats/");
-    document.getElementById("incident-count").textContent = stats.open_incidents;
-    showSummary(stats.alerts);
+    const response = await fetch("/api/v1/stats/", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`${response.status}`);
+    showStats(await response.json(), response.headers);
   } catch (error) {
     console.debug("[dashboard] stats refresh failed", error);
   }
@@ -157,6 +248,14 @@ function showPauseButton() {
     : button.dataset.pauseLabel;
 }
 
+// The commands of the first steps name the origin the browser sees (behind a proxy, not the server's own).
+for (const origin of document.querySelectorAll("[data-origin]")) origin.textContent = location.origin;
+document.getElementById("host-picker").addEventListener("change", (event) => {
+  const params = new URLSearchParams(location.search);
+  params.set("host", event.target.value);
+  location.assign(`${location.pathname}?${params}`); // the page is drawn for a host: its URL says which
+});
+
 showBars(state.snapshot);
 makeCharts();
 startTraffic(state.traffic);
@@ -171,23 +270,29 @@ document.getElementById("log-pause").addEventListener("click", () => {
   showPauseButton();
 });
 
-const metricsStream = openStream("/ws/metrics", { since: state.seq.metrics });
-metricsStream.on("performance", (message) => {
-  const at = Date.parse(message.timestamp);
-  updateCards(message.data, at);
-  extendCharts(message.data, at);
+// Without the socket, the latest values come over REST at the collection interval, and the page says so.
+const latestUrl = `/api/v1/metrics/latest/${allHosts ? "" : `?${new URLSearchParams({ tag: `host:${state.host}` })}`}`;
+const metricsStream = openStream("/ws/metrics", {
+  since: state.seq.metrics,
+  pollUrl: latestUrl,
+  pollIntervalMs: state.collect_interval_ms,
+  onPoll: (answer) => takeLatest(latestByHost(answer.series, CARD_METRICS)),
+  onStatus: (status) => { document.getElementById("live-paused").hidden = status !== "polling"; },
 });
+metricsStream.on("performance", (message) => takeLatest(performanceValues(message)));
+metricsStream.on("metrics", (message) => takeLatest(latestByHost(message.data.series, CARD_METRICS)));
 
 const alertsStream = openStream("/ws/alerts", {
   since: state.seq.alerts,
   pollUrl: "/api/v1/stats/",
-  onPoll: (stats) => {
-    document.getElementById("incident-count").textContent = stats.open_incidents;
-    showSummary(stats.alerts);
+  onPoll: showStats,
+  onResync: () => {
+    summarySeq = null; // the missed events are gone: the reload is the truth
+    refreshCounts();
   },
-  onResync: refreshCounts,
 });
-alertsStream.on("alert_summary", (message) => showSummary(message.data));
+alertsStream.noteVersions("alert", state.recent_alerts);
+alertsStream.on("alert_summary", (message) => showSummary(message.data, message.meta?.at_seq ?? null));
 alertsStream.on("alert", (message) => {
   const alert = message.data;
   logEvent(message, `${word(alert.status)}: ${alert.title} (${alert.source})`, alert.severity, alert.id);

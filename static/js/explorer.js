@@ -1,13 +1,15 @@
 // The metrics explorer: history from the query API, extended live by `metrics` pushes.
 import { chartColors, chartTheme, chartTooltip, openStream, pageState } from "./console.js";
 import { fillFromUrl, writeToUrl } from "./deeplink.js";
+import { startRangePicker } from "./timerange.js";
 import { api, el, flash } from "./ui.js";
 
 const state = pageState("explorer-state");
 const form = document.getElementById("explorer-form");
 const chartElement = document.getElementById("explorer-chart");
-let minutes = 60;
+let rangeStart = Date.now() - 3600000;
 let rangeEnd = Date.now();
+let picker = null; // the range picker, started once the form holds the URL's choice
 const FEW_POINTS = 30; // below this, draw the dots: a line of one point is invisible
 let shown = []; // [{key, name, tags, points}]
 
@@ -30,7 +32,7 @@ function option() {
     grid: { left: 56, right: 24, top: 36, bottom: 64 },
     tooltip: chartTooltip("axis", (v) => (v == null ? "" : `${Math.round(v * 1000) / 1000}${unit ? ` ${unit}` : ""}`)),
     // The axis is the chosen range, not the data's extent: one fresh point must not make a two-day axis.
-    xAxis: { type: "time", axisLabel: { hideOverlap: true }, min: rangeEnd - minutes * 60000, max: rangeEnd },
+    xAxis: { type: "time", axisLabel: { hideOverlap: true }, min: rangeStart, max: rangeEnd },
     yAxis: { type: "value", scale: true, name: unit, nameLocation: "end", nameGap: 12 },
     dataZoom: [{ type: "inside" }, { type: "slider", height: 20, bottom: 12 }],
     series: shown.map((series) => ({
@@ -39,19 +41,24 @@ function option() {
   };
 }
 
-const RANGE_MINUTES = new Set([15, 60, 1440, 10080]);
 let loadRound = 0;
+const isCustom = () => picker.range.from !== undefined;
+
+/** The shown span: a custom range as chosen, a preset ending now. */
+function span() {
+  const { from, to, minutes } = picker.range;
+  return from !== undefined ? { start: from, end: to } : { start: Date.now() - minutes * 60000, end: Date.now() };
+}
 
 async function load() {
   const { name, host, agg } = Object.fromEntries(new FormData(form));
-  writeToUrl({ name, host, agg, minutes }, { name: "cpu_percent", host: "", agg: "avg", minutes: 60 });
+  writeToUrl({ name, host, agg }, { name: "cpu_percent", host: "", agg: "avg" });
   if (!name) {
     document.getElementById("no-series").hidden = false;
     return;
   }
-  rangeEnd = Date.now();
-  const end = rangeEnd / 1000;
-  const params = new URLSearchParams({ name, agg, start: String(end - minutes * 60), end: String(end) });
+  ({ start: rangeStart, end: rangeEnd } = span());
+  const params = new URLSearchParams({ name, agg, start: String(rangeStart / 1000), end: String(rangeEnd / 1000) });
   if (host) params.append("tag", `host:${host}`);
   const round = ++loadRound;
   try {
@@ -70,6 +77,7 @@ const RATE_RELOAD_MS = 30000;
 function extend(message) {
   const { name, host, agg } = Object.fromEntries(new FormData(form));
   if (agg === "rate") return; // a pushed value is the counter itself, not its rate: the timer reloads instead
+  if (isCustom()) return; // a chosen past range holds still
   let changed = false;
   let added = false;
   for (const latest of message.data.series) {
@@ -87,7 +95,7 @@ function extend(message) {
   }
   if (!changed) return;
   rangeEnd = Math.max(rangeEnd, Date.now());
-  const start = rangeEnd - minutes * 60000;
+  const start = (rangeStart = rangeEnd - picker.range.minutes * 60000);
   for (const series of shown) {
     const stale = series.points.findIndex(([at]) => at >= start);
     if (stale > 0) series.points.splice(0, stale);
@@ -105,10 +113,6 @@ chart.setOption(option()); // axes at once, even before (or without) data
 const names = document.getElementById("metric-name");
 names.replaceChildren(...state.names.map((name) => el("option", { value: name, selected: name === "cpu_percent" }, name)));
 document.getElementById("metric-host").append(...state.hosts.map((host) => el("option", { value: host }, host)));
-function pressRange() {
-  for (const button of document.querySelectorAll("#ranges button")) button.setAttribute("aria-pressed", String(Number(button.dataset.minutes) === minutes));
-}
-
 // A metric or host in the URL that the page does not list yet (its first point is on its way) is offered anyway.
 const linked = new URLSearchParams(location.search);
 for (const [field, select] of [["name", names], ["host", document.getElementById("metric-host")]]) {
@@ -116,16 +120,8 @@ for (const [field, select] of [["name", names], ["host", document.getElementById
   if (value && ![...select.options].some((option) => option.value === value)) select.append(el("option", { value }, value));
 }
 fillFromUrl(form);
-if (RANGE_MINUTES.has(Number(linked.get("minutes")))) minutes = Number(linked.get("minutes"));
-pressRange();
+picker = startRangePicker({ fallback: 60, onChange: load });
 form.addEventListener("change", load);
-document.getElementById("ranges").addEventListener("click", (event) => {
-  const button = event.target.closest("button[data-minutes]");
-  if (!button) return;
-  minutes = Number(button.dataset.minutes);
-  pressRange();
-  load();
-});
 window.addEventListener("resize", () => chart.resize());
 document.addEventListener("opsconsole:theme", () => {
   chart.dispose();
@@ -134,8 +130,8 @@ document.addEventListener("opsconsole:theme", () => {
 });
 
 load();
-setInterval(() => { if (new FormData(form).get("agg") === "rate") load(); }, RATE_RELOAD_MS);
+setInterval(() => { if (new FormData(form).get("agg") === "rate" && !isCustom()) load(); }, RATE_RELOAD_MS);
 const stream = openStream("/ws/metrics", { since: state.seq, onResync: load });
 stream.subscribe(["metrics"]);
 stream.on("metrics", extend);
-window.opsconsoleExplorer = { get shown() { return shown; }, stream };
+window.opsconsoleExplorer = { get shown() { return shown; }, get range() { return picker.range; }, stream };

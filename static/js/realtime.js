@@ -28,7 +28,7 @@ const later = (a, b) => (a === null ? b : b === null ? a : Math.max(a, b));
 
 export class RealtimeClient {
   /**
-   * Options: onStatus(status), pollUrl with onPoll(json) and pollIntervalMs,
+   * Options: onStatus(status), pollUrl with onPoll(json, headers) and pollIntervalMs,
    * onResync(frame), and since: the seq the server-rendered page is current
    * to, so events published between the render and the socket opening are
    * replayed rather than lost.
@@ -323,7 +323,8 @@ export class RealtimeClient {
     const poll = async () => {
       try {
         const response = await fetch(pollUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        if (response.ok && onPoll && this.timers.poll) onPoll(await response.json());
+        // The headers go along: X-Stream-Seq says how current the answer is.
+        if (response.ok && onPoll && this.timers.poll) onPoll(await response.json(), response.headers);
       } catch (error) {
         console.debug("[realtime] poll failed", error);
       }

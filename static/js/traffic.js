@@ -1,5 +1,5 @@
 // The dashboard's traffic view (seed 000): each host's send and receive rates, and a table of totals, peaks and averages.
-import { chartTheme, chartTooltip } from "./console.js";
+import { chartColors, chartTheme, chartTooltip } from "./console.js";
 import { el, gettext } from "./ui.js";
 
 const REFRESH_MS = 30000;
@@ -27,10 +27,13 @@ let traffic = null;
 
 function option(element) {
   const series = [];
-  for (const [host, directions] of Object.entries(traffic.hosts)) {
+  const colours = chartColors();
+  for (const [index, [host, directions]] of Object.entries(traffic.hosts).entries()) {
+    // A host keeps one colour of the ≥3:1 palette; its received line is the dashed one.
+    const color = colours[index % colours.length];
     for (const direction of ["sent", "recv"]) {
       series.push({
-        name: `${host} ${element.dataset[`${direction}Label`]}`, type: "line", showSymbol: false,
+        name: `${host} ${element.dataset[`${direction}Label`]}`, type: "line", showSymbol: false, color,
         lineStyle: direction === "recv" ? { type: "dashed" } : undefined,
         data: directions[direction].map(([at, value]) => [at * 1000, value]),
       });

@@ -89,3 +89,46 @@ def test_the_pages_load_the_javascript_translation_catalog_in_the_chosen_languag
     catalog = staff_client.get("/jsi18n/").content.decode()
     assert "\\u5b9e\\u65f6" in catalog or "实时" in catalog  # "live" in Simplified Chinese
     assert b'src="/jsi18n/"' in staff_client.get("/").content
+
+
+def cpu_point(host, value):
+    return {"name": "cpu_percent", "value": value, "tags": {"host": host}}
+
+
+def test_the_dashboard_draws_the_host_the_url_names(staff_client):
+    ingest_points(make_points(cpu_point("web-2", 55.0)))
+    response = staff_client.get("/?host=web-2")
+    state = page_state(response, "dashboard-state")
+    assert state["host"] == "web-2"
+    assert [value for _, value in state["history"]["cpu_percent"]] == [55.0]
+    assert state["snapshot"]["cpu_percent"] == 55.0
+    assert state["hosts"] == sorted({host_name(), "web-2"})
+    assert '<option value="web-2" selected>' in response.content.decode()
+
+
+def test_all_hosts_first_paint_holds_each_hosts_history_with_a_note_past_the_limit(staff_client):
+    ingest_points(make_points(*(cpu_point(f"web-{n:02}", float(n)) for n in range(14))))
+    response = staff_client.get("/?host=all")
+    state = page_state(response, "dashboard-state")
+    assert len(state["shown_hosts"]) == 12
+    assert [value for _, value in state["host_history"]["web-00"]["cpu_percent"]] == [0.0]
+    assert len(state["hosts"]) == 15  # and the console's own
+    assert 'id="more-hosts"' in response.content.decode()
+
+
+def test_a_fresh_install_shows_the_first_steps_until_a_metric_and_an_alert_are_sent(staff_client):
+    ingest_points(make_points(cpu_point(host_name(), 3.0)))  # the console's own collector does not count
+    html = staff_client.get("/").content.decode()
+    assert 'id="command-metric"' in html and 'id="command-alert"' in html
+    ingest_points(make_points(cpu_point("web-1", 4.0)))
+    make_alert()
+    assert 'id="first-steps"' not in staff_client.get("/").content.decode()
+
+
+def test_the_stats_answer_says_which_alerts_stream_seq_it_reflects(staff_client):
+    from realtime.replay import stream_position
+    from realtime.topics import ALERTS
+
+    make_alert()
+    response = staff_client.get("/api/v1/stats/")
+    assert response["X-Stream-Seq"] == str(stream_position(ALERTS))
