@@ -42,7 +42,7 @@ function row(alert) {
     })),
     el("td", {}, el("span", { class: `sev ${alert.severity}` }, word(alert.severity))),
     el("td", {}, el("span", { class: `status ${alert.status}`, dataset: { value: alert.status } }, word(alert.status)),
-      alert.silenced ? el("span", { title: gettext("silenced") }, " 🔕") : "",
+      alert.silenced ? el("span", { class: "badge silenced", title: gettext("a silence holds its notifications") }, gettext("silenced")) : "",
       alert.flapping ? el("span", { class: "badge flapping", title: gettext("changing between firing and resolved again and again") }, gettext("flapping")) : ""),
     el("td", { class: "title" }, el("a", { href: `/alerts/${alert.id}/`, class: "alert-link" }, el("strong", {}, alert.title)), alert.message ? el("div", { class: "muted" }, alert.message) : null,
       el("div", { class: "labels" }, labels),
