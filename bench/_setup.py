@@ -1,7 +1,8 @@
-"""Shared by the bench scripts: a throwaway Postgres database and Django set up on it."""
+"""Shared by the bench scripts: a throwaway Postgres database and Django set up on it, or a live console's settings."""
 
 import contextlib
 import os
+import resource
 import secrets
 import sys
 from pathlib import Path
@@ -9,6 +10,20 @@ from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def live_console_settings(open_files):
+    """For benches that start consoles (``tests.live``): the repository importable, the shared services, file room.
+
+    ``open_files``: the soft limit wanted for this process and its children
+    (each client socket is a file), raised up to the hard limit.
+    """
+    sys.path.insert(0, str(REPO))
+    os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, open_files)), hard))
 
 
 def _with_database(url, name):

@@ -16,8 +16,6 @@ CPU per connect.
 
 import argparse
 import contextlib
-import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
+from _setup import live_console_settings  # noqa: E402  (the bench directory)
 from fanout import Clients, cpu_seconds, load_average, publish_console  # noqa: E402  (the bench directory)
 
 
@@ -33,12 +32,7 @@ def main():
     parser.add_argument("--sockets", type=int, default=5000)
     parser.add_argument("--hold", type=float, default=10)
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 65536)), hard))
+    live_console_settings(open_files=65536)
     from tests.live import QUIET_JOBS, SWARM_CAPS, running_console
 
     with contextlib.ExitStack() as stack:

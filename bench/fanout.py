@@ -28,12 +28,13 @@ import contextlib
 import json
 import multiprocessing
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _setup import live_console_settings
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENT_PROCESSES = 2
@@ -295,12 +296,7 @@ def main():
     args = parser.parse_args()
     if args.bare_server:
         return asyncio.run(bare_server(args.bare_server))
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 65536)), hard))
+    live_console_settings(open_files=65536)
     from tests.live import QUIET_JOBS, SWARM_CAPS, free_port, running_console
 
     port = free_port()

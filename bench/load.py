@@ -21,12 +21,9 @@ each was due.
 
 import argparse
 import contextlib
-import os
-import resource
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from _setup import live_console_settings
 
 
 def connect_figures(console, count):
@@ -83,12 +80,7 @@ def main():
     # its process's event loop, busy with the fan-out, three times, not 19.
     parser.add_argument("--web-processes", type=int, default=2)
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    live_console_settings(open_files=8192)
     from tests.live import SWARM_CAPS, running_console
 
     with running_console("services", web_processes=args.web_processes, extra_env=SWARM_CAPS) as console:
