@@ -58,6 +58,13 @@ def fresh_clone(tmp_path: Path) -> Path:
     return clone
 
 
+def run_in_shell(command: str, clone: Path) -> subprocess.CompletedProcess:
+    """A README command run to its end by a shell, as a newcomer would, in ``clone``."""
+    return subprocess.run(  # noqa: S602 - the README's command, run by a shell as a user would
+        command, shell=True, cwd=clone, env=newcomer_env(), capture_output=True, text=True, timeout=280
+    )
+
+
 def wait_until_served(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -107,15 +114,7 @@ def test_make_run_then_the_readme_token_command_gives_a_token_the_api_accepts(fr
 @pytest.mark.timeout(300)
 def test_make_test_runs_pytest_in_a_fresh_clone(fresh_clone: Path):
     # The whole suite takes long; one module shows the target works from a clone.
-    result = subprocess.run(  # noqa: S602 - the README's command, run by a shell as a user would
-        'make test PYTEST_ARGS="-q -p no:cacheprovider tests/test_settings.py"',
-        shell=True,
-        cwd=fresh_clone,
-        env=newcomer_env(),
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
+    result = run_in_shell('make test PYTEST_ARGS="-q -p no:cacheprovider tests/test_settings.py"', fresh_clone)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert re.search(r"\d+ passed", result.stdout)
 
@@ -235,15 +234,7 @@ def test_make_run_on_a_busy_port_exits_non_zero(fresh_clone: Path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(  # noqa: S602 - the README's command, run by a shell as a user would
-            f"make run PORT={port}",
-            shell=True,
-            cwd=fresh_clone,
-            env=newcomer_env(),
-            capture_output=True,
-            text=True,
-            timeout=280,
-        )
+        result = run_in_shell(f"make run PORT={port}", fresh_clone)
     assert result.returncode != 0, result.stdout[-2000:]
     assert "is serving" not in result.stdout
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
