@@ -35,8 +35,9 @@ def test_every_change_gets_the_next_seq_and_is_sent_at_commit():
     incidents.open_incident(title="outage", actor="bob", alert_ids=[alert.pk])
     services.resolve(alert.pk, "carol")
     sent = sent_since(mark)
-    assert [event["seq"] for event in sent] == list(range(sent[0]["seq"], sent[0]["seq"] + 4))
-    assert [event["type"] for event in sent] == ["alert", "alert", "incident", "alert"]
+    assert [event["seq"] for event in sent] == list(range(sent[0]["seq"], sent[0]["seq"] + 5))
+    # Opening the incident changes the attached alert too: both are pushed.
+    assert [event["type"] for event in sent] == ["alert", "alert", "alert", "incident", "alert"]
     seqs_are_contiguous_and_sent()
 
 

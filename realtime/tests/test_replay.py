@@ -38,11 +38,12 @@ def test_the_buffer_answers_with_every_missed_event_exactly():
     fired, acknowledged, incident = changes()
     replay = replay_since(ALERTS, since)
     assert isinstance(replay, Replay) and replay.source == "buffer"
-    assert [e["meta"]["seq"] for e in replay.events] == list(range(since + 1, since + 5))
+    assert [e["meta"]["seq"] for e in replay.events] == list(range(since + 1, since + 6))
     assert [(e["type"], e["data"]["id"]) for e in replay.events] == [
         ("alert", fired.pk),
         ("alert", acknowledged.pk),
         ("alert", acknowledged.pk),
+        ("alert", fired.pk),  # attached: its incident and version changed
         ("incident", incident.pk),
     ]
     assert replay.events[2]["data"]["status"] == AlertStatus.ACKNOWLEDGED
@@ -76,15 +77,16 @@ def test_a_hole_in_the_buffer_sends_the_resume_to_the_database():
             kept.pop(since + 2, None)
     replay = replay_since(ALERTS, since)
     assert isinstance(replay, Replay) and replay.source == REPLAYED_FROM
-    assert [e["meta"]["seq"] for e in replay.events] == list(range(since + 1, since + 5))
+    assert [e["meta"]["seq"] for e in replay.events] == list(range(since + 1, since + 6))
 
 
 def test_a_resume_of_more_than_the_limit_is_told_to_resync(settings):
     settings.OPSCONSOLE_RESUME_MAX_EVENTS = 3
     since = position()
-    changes()  # four events
+    changes()  # five events
     assert "More than 3 events" in str(replay_since(ALERTS, since))
-    assert isinstance(replay_since(ALERTS, since + 1), Replay)
+    assert "More than 3 events" in str(replay_since(ALERTS, since + 1))
+    assert isinstance(replay_since(ALERTS, since + 2), Replay)
 
 
 def test_a_seq_the_stream_never_reached_is_told_to_resync():
