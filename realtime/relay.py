@@ -61,6 +61,16 @@ PRUNE_MARGIN = 2  # rows kept: this many times OPSCONSOLE_RESUME_MAX_EVENTS, the
 
 # One pass at a time per process; across processes the cursor row's lock.
 _passes = threading.Lock()
+# Topics a commit asked a pass for. A committing request does not queue
+# behind another thread's pass: it leaves its topic here and returns, and
+# the thread passing takes it before it leaves, so one pass carries the
+# events of many commits and no request waits for the others' passes.
+_wanted: set[str] = set()
+_wanted_lock = threading.Lock()
+# Passes a thread runs for commits that came while it was passing, before it
+# leaves the rest to the next commit or the periodic pass; it is a request
+# thread, and under steady writes there would always be one more.
+ROUNDS_FOR_OTHERS = 3
 
 
 def relay_after_commit(topic: str) -> None:
@@ -82,26 +92,58 @@ def _after_commit(topic: str) -> None:
 
 
 def relay(topic: str, *, from_commit: bool = False) -> int:
-    """Number and send what is pending on ``topic``; returns how many events were sent.
+    """Number and send what is pending on ``topic``; returns how many events this thread sent.
 
-    ``from_commit``: run by a request that just committed. While the stream
-    is degraded it does nothing: the periodic pass, which retries anyway,
-    holds the cursor's lock while it waits on a Redis that refuses writes,
-    and the request must not wait behind it.
+    ``from_commit``: run by a request that just committed. While another
+    thread of the process is passing, the request only asks it for one more
+    pass (``_wanted``) and returns. While the stream is degraded it does
+    nothing: the periodic pass, which retries anyway, holds the cursor's
+    lock while it waits on a Redis that refuses writes, and the request must
+    not wait behind it.
     """
+    sent = 0
+    if from_commit:
+        with _wanted_lock:
+            _wanted.add(topic)
+    else:
+        with _passes:
+            sent += _pass(topic, from_commit=False)
+    return sent + _passes_for_commits()
+
+
+def _passes_for_commits() -> int:
+    """Pass over the topics commits asked for, unless another thread of the process is passing already."""
+    sent = 0
+    for _ in range(1 + ROUNDS_FOR_OTHERS):
+        if not _passes.acquire(blocking=False):
+            return sent  # the thread passing looks at _wanted again once it lets go
+        try:
+            with _wanted_lock:
+                topics = sorted(_wanted)
+                _wanted.clear()
+            for topic in topics:
+                sent += _pass(topic, from_commit=True)
+        finally:
+            _passes.release()
+        with _wanted_lock:
+            if not _wanted:
+                return sent
+    return sent  # still wanted: the next commit's pass, or the periodic one, takes it
+
+
+def _pass(topic: str, *, from_commit: bool) -> int:
     cursor = cursor_for(topic)  # the row exists before anyone locks it
+    if from_commit and _nothing_to_do_now(cursor):
+        return 0
     total = 0
-    with _passes:
-        if from_commit and _nothing_to_do_now(cursor):
-            return 0
-        while True:
-            numbered, degraded = _number(topic)
-            if degraded and from_commit:
-                return total  # marked by another relay meanwhile
-            sent, healthy = _send(topic)
-            total += sent
-            if not healthy or (numbered < BATCH and sent < BATCH):
-                return total
+    while True:
+        numbered, degraded = _number(topic)
+        if degraded and from_commit:
+            return total  # marked by another relay meanwhile
+        sent, healthy = _send(topic)
+        total += sent
+        if not healthy or (numbered < BATCH and sent < BATCH):
+            return total
 
 
 def _nothing_to_do_now(cursor: StreamCursor) -> bool:

@@ -15,7 +15,7 @@ from realtime.publish import record_event
 from realtime.relay import _number, degraded_streams, relay, relay_all
 from realtime.replay import RedisReplayBuffer, cursor_for
 from realtime.tests.streams import position, published_count, sent_since, stream_mark
-from realtime.topics import ALERTS
+from realtime.topics import ALERTS, STATUS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="needs concurrent writers (Postgres)")
@@ -123,6 +123,12 @@ class _NoLock:
     def __exit__(self, *exc):
         return False
 
+    def acquire(self, blocking=True):
+        return True
+
+    def release(self):
+        pass
+
 
 @postgres_only
 def test_a_row_that_commits_late_with_a_lower_id_is_numbered_not_skipped():
@@ -182,4 +188,27 @@ def test_an_event_left_unrelayed_by_a_dead_process_is_noticed_as_stalled():
     assert stalled()
     relay_all()
     assert not stalled()
+    seqs_are_contiguous_and_sent()
+
+
+@postgres_only
+def test_a_commit_during_another_threads_pass_does_not_wait_and_its_event_still_goes():
+    before = published_count(ALERTS, "alert")
+    returned = threading.Event()
+
+    def write():
+        try:
+            services.raise_alert(source="web-3", title="while another thread passes")
+            returned.set()
+        finally:
+            connection.close()
+
+    with relay_module._passes:  # another thread of this process is passing
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert returned.wait(10), "the commit waited for the other thread's pass"
+        writer.join(10)
+        assert published_count(ALERTS, "alert") == before  # left to the thread passing
+    relay(STATUS)  # that thread, passing over another topic, takes what commits asked for before it lets go
+    assert published_count(ALERTS, "alert") == before + 1
     seqs_are_contiguous_and_sent()
