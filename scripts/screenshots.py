@@ -36,7 +36,7 @@ LANGUAGES = ("en", "zh-hans")
 
 
 def seed(console):
-    """A console a person would recognise: firing, acknowledged and resolved alerts, an incident and the rest."""
+    """A console a person would recognise: alerts in every state, an incident with evidence, and the rest."""
     now = datetime.now(UTC)
     points = [
         {
@@ -58,6 +58,7 @@ def seed(console):
     incident = rest(
         console, "POST", "/api/v1/incidents/", {"title": "Storage pressure on db-1", "alerts": [disk["id"]]}
     )
+    rest(console, "POST", f"/api/v1/incidents/{incident['id']}/evidence/", {"minutes": 60})
     ends = (now + timedelta(hours=2)).isoformat()
     rest(console, "POST", "/api/v1/silences/", {"matchers": {"team": "web"}, "ends_at": ends, "comment": "deploy"})
     runbook = rest(
@@ -84,6 +85,7 @@ def pages(ids):
         "policies": "/oncall/policies/",
         "policy-new": "/oncall/policies/new/",
         "schedule-new": "/oncall/schedules/new/",
+        "contacts": "/oncall/contacts/",
         "status": "/status/",
     }
 

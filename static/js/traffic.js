@@ -44,7 +44,8 @@ function option(element) {
     grid: { left: 72, right: 16, top: 16, bottom: 56 },
     legend: { bottom: 0, type: "scroll" },
     tooltip: chartTooltip("axis", (value) => (value == null ? "" : rate(value))),
-    xAxis: { type: "time", splitNumber: 6, axisLabel: { hideOverlap: true } },
+    // The view is the last `minutes`, also before a host has two points to make a rate of.
+    xAxis: { type: "time", splitNumber: 6, axisLabel: { hideOverlap: true }, min: Date.now() - traffic.minutes * 60000, max: Date.now() },
     yAxis: { type: "value", min: 0, axisLabel: { formatter: rate } },
     series,
   };
