@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # What every writer of alerts (the API, the integrations) holds labels and fingerprints to.
 MAX_LABELS = 64
@@ -23,9 +24,10 @@ FINGERPRINT_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class Severity(models.TextChoices):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
+    # Labels in the words the pages' badges use, so forms read the same in every language.
+    INFO = "info", _("info")
+    WARNING = "warning", _("warning")
+    CRITICAL = "critical", _("critical")
 
 
 class AlertStatus(models.TextChoices):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Alert, Delivery, NotificationChannel, Severity
 
@@ -36,9 +37,9 @@ class Layer(models.Model):
     """
 
     class Rotation(models.TextChoices):
-        DAILY = "daily"
-        WEEKLY = "weekly"
-        CUSTOM = "custom"
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+        CUSTOM = "custom", _("Custom length")
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="layers")
     name = models.CharField(max_length=100)
