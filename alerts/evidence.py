@@ -19,10 +19,10 @@ from typing import Any, TypedDict
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.fields import DateTimeField
 
 from alerts.incidents import publish_incident
 from alerts.models import AlertEvent, EventKind, Incident, IncidentEvidence
+from alerts.payloads import moment
 from alerts.series import SeriesRef, alert_series
 from metrics.query import query_series
 
@@ -30,9 +30,6 @@ MAX_POINTS = 240
 MAX_SERIES = 12
 MAX_WINDOW = timedelta(days=30)
 MAX_CAPTURES = 50  # per incident: the page draws every one
-
-# DRF's rendering of a moment, as alerts.payloads renders them.
-_datetime = DateTimeField()
 
 
 class NothingToCapture(Exception):
@@ -154,8 +151,8 @@ def capture_evidence(incident_id: int, start: datetime, end: datetime, actor: st
         )
         data = {
             "evidence": evidence.pk,
-            "start": _datetime.to_representation(start),
-            "end": _datetime.to_representation(end),
+            "start": moment(start),
+            "end": moment(end),
             "series": len(series),
         }
         AlertEvent.objects.create(
@@ -181,9 +178,9 @@ def evidence_data(evidence: IncidentEvidence) -> EvidenceDict:
         "id": evidence.pk,
         "incident": evidence.incident_id,
         "captured_by": evidence.captured_by,
-        "captured_at": _datetime.to_representation(evidence.captured_at),
-        "start": _datetime.to_representation(evidence.start),
-        "end": _datetime.to_representation(evidence.end),
+        "captured_at": moment(evidence.captured_at),
+        "start": moment(evidence.start),
+        "end": moment(evidence.end),
         "series": evidence.series,
     }
 

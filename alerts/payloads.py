@@ -7,7 +7,7 @@ The API layer imports this module, never the reverse.
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TypedDict
+from typing import TypedDict, overload
 
 from django.utils import timezone
 from rest_framework.fields import DateTimeField
@@ -81,7 +81,14 @@ def _number(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _moment(value: datetime | None) -> str | None:
+@overload
+def moment(value: datetime) -> str: ...
+@overload
+def moment(value: None) -> None: ...
+@overload
+def moment(value: datetime | None) -> str | None: ...
+def moment(value: datetime | None) -> str | None:
+    """A moment as the REST API renders it (DRF's DateTimeField)."""
     # DRF's DateTimeField.to_representation, without its per-call settings lookups
     # (six per alert, thousands per escalation pass): the current zone, "Z" for UTC.
     if value is None:
@@ -115,18 +122,18 @@ def alert_data(alert: Alert) -> AlertDict:
         "status": _text(alert.status),
         "silenced": bool(alert.silenced),
         "flapping": bool(alert.flapping),
-        "starts_at": _moment(alert.starts_at),
-        "last_seen_at": _moment(alert.last_seen_at),
+        "starts_at": moment(alert.starts_at),
+        "last_seen_at": moment(alert.last_seen_at),
         "occurrences": alert.occurrences,
-        "acknowledged_at": _moment(alert.acknowledged_at),
+        "acknowledged_at": moment(alert.acknowledged_at),
         "acknowledged_by": _text(alert.acknowledged_by),
-        "resolved_at": _moment(alert.resolved_at),
+        "resolved_at": moment(alert.resolved_at),
         "resolved_by": _text(alert.resolved_by),
         "resolution": _text(alert.resolution),
         "incident": alert.incident_id,
         "rule": alert.rule_id,
-        "created_at": _moment(alert.created_at),
-        "updated_at": _moment(alert.updated_at),
+        "created_at": moment(alert.created_at),
+        "updated_at": moment(alert.updated_at),
         "runbooks": runbook_links(alert.labels),
         "version": alert.version,
     }
@@ -146,10 +153,10 @@ def incident_data(incident: Incident) -> IncidentDict:
         "summary": _text(incident.summary),
         "commander": None if incident.commander is None else incident.commander.get_username(),
         "alerts": [alert.pk for alert in incident.alerts.all()],
-        "opened_at": _moment(incident.opened_at),
-        "resolved_at": _moment(incident.resolved_at),
-        "created_at": _moment(incident.created_at),
-        "updated_at": _moment(incident.updated_at),
+        "opened_at": moment(incident.opened_at),
+        "resolved_at": moment(incident.resolved_at),
+        "created_at": moment(incident.created_at),
+        "updated_at": moment(incident.updated_at),
         "version": incident.version,
     }
 

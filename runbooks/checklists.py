@@ -9,20 +9,13 @@ from typing import Any, TypedDict
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.fields import DateTimeField
 
 from alerts.incidents import publish_incident
 from alerts.models import AlertEvent, EventKind, Incident, IncidentStatus
+from alerts.payloads import moment
 from alerts.services import IllegalTransition
 from runbooks.markdown import checklist_steps
 from runbooks.models import Checklist, ChecklistStep, Runbook
-
-# DRF's rendering of a moment, as alerts.payloads renders them.
-_datetime = DateTimeField()
-
-
-def _moment(value: Any) -> str | None:
-    return None if value is None else _datetime.to_representation(value)
 
 
 class NoSteps(Exception):
@@ -113,7 +106,7 @@ def step_data(step: ChecklistStep) -> StepDict:
     return {
         "number": step.number,
         "text": step.text,
-        "ticked_at": _moment(step.ticked_at),
+        "ticked_at": moment(step.ticked_at),
         "ticked_by": step.ticked_by,
     }
 
@@ -125,7 +118,7 @@ def checklist_data(checklist: Checklist) -> ChecklistDict:
         "runbook": checklist.runbook_id,
         "title": checklist.title,
         "started_by": checklist.started_by,
-        "started_at": _moment(checklist.started_at),
+        "started_at": moment(checklist.started_at),
         "steps": [step_data(step) for step in checklist.steps.all()],
     }
 
